@@ -1,0 +1,20 @@
+"""jupyter_classroom: a classroom inside Jupyter (rooms, whiteboard, chat, WebRTC video)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .client import ClassroomError, Client, Connection
+
+__all__ = ["ClassroomError", "Client", "Connection", "__version__"]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import ClassroomApp
+
+    return [{"module": "jupyter_classroom", "app": ClassroomApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-classroom"}]

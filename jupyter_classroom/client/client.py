@@ -1,0 +1,188 @@
+"""``Client``: the notebook-friendly client, running on its own thread's event loop.
+
+A kernel's own event loop is blocked while a cell runs (and ipykernel 7 starves background
+tasks), so the socket lives on a private loop in a daemon thread: remote events keep arriving
+and listeners keep firing while the user's cell computes. Sync methods block the caller until
+the server answers; ``client.aio`` offers the same methods as coroutines for async code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from .connection import ClassroomError, Connection, Listener, RoomState
+
+T = TypeVar("T")
+
+
+class _Loop:
+    """An event loop running forever in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="jupyter-classroom-client", daemon=True
+        )
+        self.thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+class _AsyncFacade:
+    """``await client.aio.join(...)``: the Client's methods as coroutines on any loop."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._client, f"_{name}")
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.wrap_future(self._client._loop.submit(method(*args, **kwargs)))
+
+        return call
+
+
+class Client:
+    """A member of classroom rooms, from Python.
+
+    ``Client()`` inside a kernel started by a Jupyter server with jupyter_classroom needs no
+    arguments; elsewhere pass ``url`` (the Jupyter server's URL, with its base path) and
+    ``token`` (a Jupyter token, passed as the Authorization header, or the kernel token).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        name: str | None = None,
+        jupyter_token: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        headers = {"Authorization": f"token {jupyter_token}"} if jupyter_token else None
+        self.timeout = timeout
+        self._loop = _Loop()
+        self._room_id: str | None = None
+        self.aio = _AsyncFacade(self)
+        try:
+            self.connection = self._call(self._make(url, token, name, headers, timeout))
+        except BaseException:
+            self._loop.stop()
+            raise
+
+    @staticmethod
+    async def _make(
+        url: str | None, token: str | None, name: str | None, headers: Any, timeout: float
+    ) -> Connection:
+        connection = Connection(url, token, name=name, headers=headers, timeout=timeout)
+        await connection.connect()
+        return connection
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.submit(coro).result(self.timeout + 5)
+
+    # ---------------------------------------------------------------------------------------
+    # the current room
+
+    @property
+    def room(self) -> RoomState:
+        """The room joined last (the default for say, op and leave)."""
+        if self._room_id is None or self._room_id not in self.connection.rooms:
+            raise ClassroomError("not_member", "join or create a room first")
+        return self.connection.rooms[self._room_id]
+
+    def _target(self, room_id: str | None) -> str:
+        return room_id or self.room.id
+
+    # ---------------------------------------------------------------------------------------
+    # coroutines behind both APIs (run on the client's loop)
+
+    async def _list_rooms(self) -> list[dict[str, Any]]:
+        return await self.connection.list_rooms()
+
+    async def _create_room(self, title: str, password: str | None = None, **kwargs: Any) -> RoomState:
+        room = await self.connection.create_room(title, password, **kwargs)
+        self._room_id = room.id
+        return room
+
+    async def _join(self, room_id: str, password: str | None = None) -> RoomState:
+        room = await self.connection.join(room_id, password)
+        self._room_id = room.id
+        return room
+
+    async def _leave(self, room_id: str | None = None) -> None:
+        await self.connection.leave(self._target(room_id))
+
+    async def _say(self, text: str, to: str | None = None, room_id: str | None = None) -> dict[str, Any]:
+        return await self.connection.say(self._target(room_id), text, to)
+
+    async def _op(self, op: dict[str, Any], room_id: str | None = None) -> int:
+        return await self.connection.op(self._target(room_id), op)
+
+    async def _request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.connection.request(event, payload)
+
+    async def _close(self) -> None:
+        await self.connection.close()
+
+    # ---------------------------------------------------------------------------------------
+    # the sync API
+
+    def list_rooms(self) -> list[dict[str, Any]]:
+        """The listed rooms, as RoomInfo dicts."""
+        return self._call(self._list_rooms())
+
+    def create_room(
+        self, title: str, password: str | None = None, *, listed: bool = True,
+        max_members: int | None = None,
+    ) -> RoomState:  # fmt: skip
+        """Create a room and enter it as its host."""
+        return self._call(self._create_room(title, password, listed=listed, max_members=max_members))
+
+    def join(self, room_id: str, password: str | None = None) -> RoomState:
+        return self._call(self._join(room_id, password))
+
+    def leave(self, room_id: str | None = None) -> None:
+        self._call(self._leave(room_id))
+
+    def say(self, text: str, to: str | None = None, *, room_id: str | None = None) -> dict[str, Any]:
+        """Send a chat message to the room, or to one member (``to`` = member id)."""
+        return self._call(self._say(text, to, room_id))
+
+    def op(self, op: dict[str, Any], *, room_id: str | None = None) -> int:
+        """Put one board op (a dict as in the protocol; ``id`` is added if missing)."""
+        return self._call(self._op(op, room_id))
+
+    def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Any protocol event with an ack (room:update, room:kick, room:ticket, ...)."""
+        return self._call(self._request(event, payload))
+
+    def on(self, event: str, callback: Listener) -> None:
+        """Call ``callback(payload)`` on the client's thread for each ``event``."""
+        self.connection.on(event, callback)
+
+    def close(self) -> None:
+        try:
+            self._call(self._close())
+        finally:
+            self._loop.stop()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connection.connected else "disconnected"
+        return f"<jupyter_classroom.Client {state} rooms={list(self.connection.rooms)}>"

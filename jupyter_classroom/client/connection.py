@@ -1,0 +1,336 @@
+"""``Connection``: the asyncio client of the room server, bound to one event loop.
+
+It keeps a replica of each joined room (members, board, chat) in step with the server:
+board ops are applied strictly in ``seq`` order (an op that arrives ahead of a gap waits for
+it; a gap that does not fill is resynced), and after a reconnect every room is rejoined with
+``since`` so nothing is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+
+from ..protocol import Event
+
+log = logging.getLogger("jupyter_classroom.client")
+
+URL_ENV = "JUPYTER_CLASSROOM_URL"
+TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
+SOCKET_PATH = "classroom/socket.io"
+GAP_RESYNC_AFTER = 2.0  # seconds a seq gap may stay open before the room is resynced
+
+Listener = Callable[[dict[str, Any]], Any]
+
+
+class ClassroomError(Exception):
+    """The server refused a request: ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RoomState:
+    """The client's replica of one joined room."""
+
+    info: dict[str, Any]
+    you: dict[str, Any]
+    members: dict[str, dict[str, Any]]
+    ops: list[dict[str, Any]]
+    seq: int
+    chat: list[dict[str, Any]]
+    ahead: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> op past a gap
+
+    @property
+    def id(self) -> str:
+        return str(self.info["id"])
+
+    @property
+    def is_host(self) -> bool:
+        return bool(self.info["host"]["id"] == self.you["id"])
+
+
+def resolve_endpoint(url: str | None, token: str | None) -> tuple[str, str, str | None]:
+    """(origin, socket.io path, token) from arguments or the kernel's environment."""
+    url = url or os.environ.get(URL_ENV)
+    if not url:
+        raise ClassroomError(
+            "unauthorized",
+            f"no server given and ${URL_ENV} is not set: pass url= (and token=), or run "
+            "inside a kernel started by a Jupyter server with jupyter_classroom enabled",
+        )
+    token = token if token is not None else os.environ.get(TOKEN_ENV)
+    parts = urlsplit(url)
+    base = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc}", f"{base}{SOCKET_PATH}", token
+
+
+class Connection:
+    """One socket to the room server, with the rooms it has joined."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        name: str | None = None,
+        headers: dict[str, str] | None = None,
+        client_id: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.origin, self.socket_path, token = resolve_endpoint(url, token)
+        self.timeout = timeout
+        self.headers = dict(headers or {})
+        self.auth: dict[str, Any] = {"client_id": client_id or uuid.uuid4().hex}
+        if token:
+            self.auth["token"] = token
+        if name:
+            self.auth["name"] = name
+        self.rooms: dict[str, RoomState] = {}
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._joining: set[str] = set()
+        self._gap_timers: dict[str, asyncio.TimerHandle] = {}
+        self._connected_once = False
+        self.sio = socketio.AsyncClient(
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=3,
+            handle_sigint=False,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("*", self._on_event)
+
+    # ---------------------------------------------------------------------------------------
+    # connection
+
+    async def connect(self) -> None:
+        try:
+            await self.sio.connect(
+                self.origin,
+                socketio_path=self.socket_path,
+                transports=["websocket"],
+                auth=self.auth,
+                headers=self.headers,
+                wait_timeout=self.timeout,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise ClassroomError("unauthorized", f"cannot connect to {self.origin}: {exc}") from None
+
+    async def close(self) -> None:
+        for timer in self._gap_timers.values():
+            timer.cancel()
+        await self.sio.disconnect()
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
+
+    async def _on_connect(self) -> None:
+        if self._connected_once:  # a reconnect: catch up on every room we were in
+            for room_id in list(self.rooms):
+                asyncio.ensure_future(self._resync(room_id))
+        self._connected_once = True
+        await self._notify("connect", {})
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        await self._notify("disconnect", {})
+
+    def on(self, event: str, listener: Listener) -> None:
+        """Call ``listener(payload)`` for each server event ``event`` (after the replica is
+        updated); also "connect", "disconnect" and "*" (every event, as ``{event, data}``)."""
+        self._listeners[event].append(listener)
+
+    def off(self, event: str, listener: Listener) -> None:
+        if listener in self._listeners.get(event, []):
+            self._listeners[event].remove(listener)
+
+    async def _notify(self, event: str, data: dict[str, Any]) -> None:
+        calls = [(listener, data) for listener in self._listeners.get(event, [])]
+        calls += [(listener, {"event": event, "data": data}) for listener in self._listeners["*"]]
+        for listener, argument in calls:
+            try:
+                result = listener(argument)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("classroom listener for %s failed", event)
+
+    # ---------------------------------------------------------------------------------------
+    # requests
+
+    async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one event and return its ack (without ``ok``); raise ClassroomError."""
+        try:
+            ack = await self.sio.call(event, payload, timeout=self.timeout)
+        except socketio.exceptions.TimeoutError:
+            raise ClassroomError("internal", f"no answer to {event} in {self.timeout} s") from None
+        except socketio.exceptions.BadNamespaceError:
+            raise ClassroomError("unauthorized", "not connected to the room server") from None
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            error = ack.get("error", {}) if isinstance(ack, dict) else {}
+            raise ClassroomError(error.get("code", "internal"), error.get("message", str(ack)))
+        ack = dict(ack)
+        ack.pop("ok")
+        return ack
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        return list((await self.request(Event.ROOM_LIST, {}))["rooms"])
+
+    async def create_room(
+        self,
+        title: str,
+        password: str | None = None,
+        *,
+        listed: bool = True,
+        max_members: int | None = None,
+    ) -> RoomState:
+        payload: dict[str, Any] = {"title": title, "password": password, "listed": listed}
+        if max_members is not None:
+            payload["max_members"] = max_members
+        return self._adopt(await self.request(Event.ROOM_CREATE, payload))
+
+    async def join(self, room_id: str, password: str | None = None) -> RoomState:
+        payload: dict[str, Any] = {"room_id": room_id}
+        if password is not None:
+            payload["password"] = password
+        self._joining.add(room_id)
+        try:
+            return self._adopt(await self.request(Event.ROOM_JOIN, payload))
+        finally:
+            self._joining.discard(room_id)
+
+    async def leave(self, room_id: str) -> None:
+        await self.request(Event.ROOM_LEAVE, {"room_id": room_id})
+        self._forget(room_id)
+
+    async def say(self, room_id: str, text: str, to: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"room_id": room_id, "text": text}
+        if to is not None:
+            payload["to"] = to
+        message = (await self.request(Event.CHAT_SEND, payload))["message"]
+        return dict(message)
+
+    async def op(self, room_id: str, op: dict[str, Any]) -> int:
+        """Put one op on the board; returns its seq (the replica has it too)."""
+        if "id" not in op:
+            op = {**op, "id": uuid.uuid4().hex[:16]}
+        seq = int((await self.request(Event.BOARD_OP, {"room_id": room_id, "op": op}))["seq"])
+        room = self.rooms.get(room_id)
+        if room is not None:
+            you = room.you["id"]
+            self._receive_op(room, {"seq": seq, "author": you, "ts": "", "op": op})
+        return seq
+
+    async def cursor(self, room_id: str, x: float, y: float) -> None:
+        await self.sio.emit(Event.BOARD_CURSOR, {"room_id": room_id, "x": x, "y": y})
+
+    # ---------------------------------------------------------------------------------------
+    # the replica
+
+    def _adopt(self, ack: dict[str, Any]) -> RoomState:
+        board = ack["board"]
+        room = RoomState(
+            info=ack["room"],
+            you=ack["you"],
+            members={m["id"]: m for m in ack["members"]},
+            ops=list(board["ops"]),
+            seq=int(board["seq"]),
+            chat=list(ack["chat"]),
+        )
+        old = self.rooms.get(room.id)
+        if old is not None:  # joined again: keep the ops that arrived meanwhile
+            room.ahead = {s: o for s, o in old.ahead.items() if s > room.seq}
+        self.rooms[room.id] = room
+        self._advance(room)
+        return room
+
+    async def _resync(self, room_id: str) -> None:
+        """Rejoin with ``since``: only the ops we lack, or the whole board."""
+        self._gap_timers.pop(room_id, None)
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        try:
+            ack = await self.request(Event.ROOM_JOIN, {"room_id": room_id, "since": room.seq})
+        except ClassroomError as exc:
+            log.warning("classroom: could not rejoin %s: %s", room_id, exc)
+            self._forget(room_id)
+            await self._notify(Event.ROOM_CLOSED, {"room_id": room_id, "reason": exc.message})
+            return
+        board = ack["board"]
+        room.info, room.you = ack["room"], ack["you"]
+        room.members = {m["id"]: m for m in ack["members"]}
+        room.chat = list(ack["chat"])
+        if board["complete"]:
+            room.ops, room.seq = list(board["ops"]), int(board["seq"])
+            room.ahead = {s: o for s, o in room.ahead.items() if s > room.seq}
+            await self._notify("board:reset", {"room_id": room_id})
+        else:
+            for board_op in board["ops"]:
+                self._receive_op(room, board_op)
+        self._advance(room)
+        await self._notify("resync", {"room_id": room_id})
+
+    def _receive_op(self, room: RoomState, board_op: dict[str, Any]) -> None:
+        if board_op["seq"] > room.seq:
+            room.ahead[board_op["seq"]] = board_op
+            self._advance(room)
+
+    def _advance(self, room: RoomState) -> None:
+        while room.seq + 1 in room.ahead:
+            room.seq += 1
+            room.ops.append(room.ahead.pop(room.seq))
+        timer = self._gap_timers.pop(room.id, None)
+        if timer is not None:
+            timer.cancel()
+        if room.ahead and room.id not in self._joining:
+            loop = asyncio.get_running_loop()
+            self._gap_timers[room.id] = loop.call_later(
+                GAP_RESYNC_AFTER, lambda: asyncio.ensure_future(self._resync(room.id))
+            )
+
+    def _forget(self, room_id: str) -> None:
+        self.rooms.pop(room_id, None)
+        timer = self._gap_timers.pop(room_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _on_event(self, event: str, data: Any = None) -> None:
+        if not isinstance(data, dict):
+            return
+        room = self.rooms.get(data.get("room_id", ""))
+        if event == Event.BOARD_OP and room is not None:
+            self._receive_op(room, {k: v for k, v in data.items() if k != "room_id"})
+        elif event == Event.CHAT_MESSAGE and room is not None:
+            room.chat.append(data)
+        elif event == Event.ROOM_MEMBER_JOINED and room is not None:
+            room.members[data["member"]["id"]] = data["member"]
+            room.info["members"] = len(room.members)
+        elif event == Event.ROOM_MEMBER_LEFT and room is not None:
+            room.members.pop(data["member_id"], None)
+            room.info["members"] = len(room.members)
+            if data["member_id"] == room.you["id"]:
+                self._forget(room.id)  # kicked, or our own leave seen from another socket
+        elif event == Event.ROOM_UPDATED:
+            room = self.rooms.get(data["room"]["id"])
+            if room is not None:
+                room.info = data["room"]
+                for member in room.members.values():
+                    member["role"] = "host" if member["id"] == room.info["host"]["id"] else "member"
+                room.you["role"] = room.members.get(room.you["id"], room.you)["role"]
+        elif event == Event.ROOM_CLOSED and room is not None:
+            self._forget(room.id)
+        await self._notify(event, data)

@@ -1,0 +1,428 @@
+"""The room logic: who may do what in which room, and what it changes.
+
+Pure logic over a :class:`~jupyter_classroom.store.Store`: no sockets, no emits. Each method
+checks the request, changes the store, and returns what happened so that the Socket.IO layer
+(:mod:`jupyter_classroom.server.events`) can tell the right sockets. Failures raise
+:class:`~jupyter_classroom.protocol.ProtocolError` before anything is changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from . import protocol as p
+from .passwords import hash_password, verify_password
+from .protocol import ErrorCode, ProtocolError
+from .store import MemberRecord, RoomRecord, Store
+from .store.base import BoardSlice
+
+PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990",
+    "#9a6324", "#800000", "#808000", "#000075", "#e6a800", "#008080", "#bf00bf", "#5a5a5a",
+)  # fmt: skip
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server limits; the protocol's are the upper bounds (see ClassroomApp for the traits)."""
+
+    max_rooms: int = 500
+    max_rooms_per_user: int = 20
+    max_members: int = 100
+    chat_backlog: int = 500
+    max_board_ops: int = 100_000
+    title: int = p.MAX_TITLE
+    chat_text: int = p.MAX_CHAT_TEXT
+    points: int = p.MAX_POINTS
+    image_src: int = p.MAX_IMAGE_SRC
+    join_failures: int = 5
+    join_lockout: float = 60.0
+    ticket_ttl: float = 60.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is on a socket, as decided by authentication at connect."""
+
+    user: str  # the authenticated username
+    name: str  # display name
+    key: str  # tells apart two clients of one user (a kernel and a second notebook)
+    admin: bool = False
+    can_create: bool = True
+
+
+@dataclass
+class Joined:
+    """A socket is now in a room as a member."""
+
+    room: dict[str, Any]
+    you: dict[str, Any]
+    members: list[dict[str, Any]]
+    board: BoardSlice
+    chat: list[dict[str, Any]]
+    newly_present: bool  # the member was not present before: tell the others
+
+
+@dataclass
+class Departure:
+    """A member is no longer present in a room."""
+
+    room_id: str
+    member_id: str
+    reason: str
+    sockets: set[str]  # the sockets that were the member's (to take out of channels)
+    room: dict[str, Any] | None = None  # the RoomInfo, when the host changed with it
+    host_changed: bool = False
+
+
+@dataclass
+class Closed:
+    room_id: str
+    sockets: set[str] = field(default_factory=set)
+
+
+def member_info(member: MemberRecord, room: RoomRecord) -> dict[str, Any]:
+    role = "host" if member.id == room.host_id else "member"
+    return {"id": member.id, "name": member.name, "color": member.color, "role": role}
+
+
+class Rooms:
+    def __init__(self, store: Store, limits: Limits | None = None, secret: bytes | None = None):
+        self.store = store
+        self.limits = limits or Limits()
+        self._secret = secret or secrets.token_bytes(32)
+
+    # ---------------------------------------------------------------------------------------
+    # identities and views
+
+    def member_id(self, identity: Identity) -> str:
+        """A member id stable for one user's client across reconnects, unguessable by others."""
+        digest = hashlib.blake2b(
+            f"{identity.user}\0{identity.key}".encode(), key=self._secret, digest_size=9
+        )
+        return "m" + digest.hexdigest()
+
+    async def room_info(self, room: RoomRecord, members: list[MemberRecord] | None = None) -> dict:
+        if members is None:
+            members = await self.store.get_members(room.id)
+        host = next((m for m in members if m.id == room.host_id), None)
+        return {
+            "id": room.id,
+            "title": room.title,
+            "host": {"id": room.host_id, "name": host.name if host else ""},
+            "members": sum(1 for m in members if m.present),
+            "locked": room.password_hash is not None,
+            "board_locked": room.board_locked,
+            "created_at": room.created_at,
+            "max_members": room.max_members,
+        }
+
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        return [await self.room_info(room) async for room in self.store.iter_rooms() if room.listed]
+
+    async def _room(self, room_id: str) -> RoomRecord:
+        room = await self.store.get_room(room_id)
+        if room is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"there is no room {room_id!r}")
+        return room
+
+    async def require_member(self, room_id: str, member_id: str | None, sid: str) -> RoomRecord:
+        """The room, if ``sid`` is a present member of it (as ``member_id``)."""
+        room = await self._room(room_id)
+        member = await self.store.get_member(room_id, member_id) if member_id else None
+        if member is None or sid not in member.sockets:
+            raise ProtocolError(ErrorCode.NOT_MEMBER, "you are not a member of this room; join it first")
+        return room
+
+    async def require_host(self, room_id: str, member_id: str | None, sid: str) -> RoomRecord:
+        room = await self.require_member(room_id, member_id, sid)
+        if room.host_id != member_id:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "only the room's host may do that")
+        return room
+
+    # ---------------------------------------------------------------------------------------
+    # create, join, attach, leave
+
+    async def create(self, who: Identity, sid: str, req: p.RoomCreate) -> Joined:
+        if not who.can_create:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "you may join rooms but not create them")
+        self._check_title(req.title)
+        rooms = [room async for room in self.store.iter_rooms()]
+        if len(rooms) >= self.limits.max_rooms:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "this server has as many rooms as it allows")
+        if sum(1 for room in rooms if room.owner == who.user) >= self.limits.max_rooms_per_user:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"you already have {self.limits.max_rooms_per_user} rooms; close one first",
+            )
+        password_hash = await hash_password(req.password) if req.password else None
+        room = RoomRecord(
+            id=uuid.uuid4().hex[:12],
+            title=req.title.strip() or req.title,
+            host_id=self.member_id(who),
+            owner=who.user,
+            created_at=utc_now(),
+            max_members=min(req.max_members or self.limits.max_members, self.limits.max_members),
+            listed=req.listed,
+            password_hash=password_hash,
+        )
+        await self.store.add_room(room)
+        async with self.store.room_lock(room.id):
+            return await self._enter(room, who, sid, since=None)
+
+    async def join(self, who: Identity, sid: str, req: p.RoomJoin) -> Joined:
+        room = await self._room(req.room_id)
+        member_id = self.member_id(who)
+        if member_id in room.banned:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the host removed you from this room")
+        known = await self.store.get_member(room.id, member_id)
+        # A known member (reconnecting, or joining twice) was admitted before: no password.
+        if known is None and room.password_hash is not None:
+            await self._check_password(who, room, req.password)
+        async with self.store.room_lock(room.id):
+            room = await self._room(req.room_id)  # may have closed while the hash ran
+            return await self._enter(room, who, sid, since=req.since)
+
+    async def _check_password(self, who: Identity, room: RoomRecord, password: str | None) -> None:
+        assert room.password_hash is not None
+        if await self.store.join_failures(who.user, room.id) >= self.limits.join_failures:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"too many wrong passwords; try again in {int(self.limits.join_lockout)} seconds",
+            )
+        if not password:
+            raise ProtocolError(ErrorCode.BAD_PASSWORD, "this room needs a password")
+        if not await verify_password(room.password_hash, password):
+            await self.store.add_join_failure(who.user, room.id, self.limits.join_lockout)
+            raise ProtocolError(ErrorCode.BAD_PASSWORD, "wrong password for this room")
+        await self.store.reset_join_failures(who.user, room.id)
+
+    async def _enter(
+        self, room: RoomRecord, who: Identity, sid: str, since: int | None, member_id: str = ""
+    ) -> Joined:
+        """Make ``sid`` a socket of the member; called under the room lock."""
+        member_id = member_id or self.member_id(who)
+        members = {m.id: m for m in await self.store.get_members(room.id)}
+        member = members.get(member_id)
+        was_present = member is not None and member.present
+        if not was_present:
+            present = sum(1 for m in members.values() if m.present)
+            if present >= room.max_members:
+                raise ProtocolError(ErrorCode.ROOM_FULL, f"this room is full ({room.max_members})")
+        if member is None:
+            color = PALETTE[len(members) % len(PALETTE)]
+            member = MemberRecord(id=member_id, name=who.name, color=color, user=who.user)
+            members[member_id] = member
+        if not was_present:
+            member.present_order = await self.store.next_present_order(room.id)
+        member.sockets.add(sid)
+        await self.store.save_member(room.id, member)
+        if room.empty_since is not None:
+            room.empty_since = None
+            await self.store.save_room(room)
+        member_list = list(members.values())
+        chat = [
+            message
+            for message in await self.store.chat(room.id)
+            if message["to"] is None or member_id in (message["to"], message["from"]["id"])
+        ]
+        return Joined(
+            room=await self.room_info(room, member_list),
+            you=member_info(member, room),
+            members=[member_info(m, room) for m in member_list if m.present],
+            board=await self.store.board(room.id, since),
+            chat=chat,
+            newly_present=not was_present,
+        )
+
+    async def issue_ticket(self, room_id: str, member_id: str | None, sid: str) -> str:
+        await self.require_member(room_id, member_id, sid)
+        assert member_id is not None
+        ticket = secrets.token_urlsafe(32)
+        await self.store.put_ticket(ticket, room_id, member_id, self.limits.ticket_ttl)
+        return ticket
+
+    async def attach(self, who: Identity, sid: str, ticket: str) -> Joined:
+        entry = await self.store.take_ticket(ticket)
+        if entry is None:
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "this ticket is unknown, used or expired")
+        room_id, member_id = entry
+        room = await self._room(room_id)
+        async with self.store.room_lock(room_id):
+            member = await self.store.get_member(room_id, member_id)
+            if member is None or member_id in room.banned:
+                raise ProtocolError(ErrorCode.NOT_MEMBER, "the ticket's member left this room")
+            return await self._enter(room, who, sid, since=None, member_id=member_id)
+
+    async def leave(self, room_id: str, member_id: str | None, sid: str) -> Departure:
+        await self.require_member(room_id, member_id, sid)
+        assert member_id is not None
+        async with self.store.room_lock(room_id):
+            return await self._depart(room_id, member_id, "left", all_sockets=True)
+
+    async def socket_gone(self, room_id: str, member_id: str, sid: str) -> Departure | None:
+        """A socket disconnected: the member departs when it was the member's last socket."""
+        async with self.store.room_lock(room_id):
+            member = await self.store.get_member(room_id, member_id)
+            if member is None or sid not in member.sockets:
+                return None
+            if member.sockets != {sid}:
+                member.sockets.discard(sid)
+                await self.store.save_member(room_id, member)
+                return None
+            return await self._depart(room_id, member_id, "disconnected", all_sockets=True)
+
+    async def _depart(
+        self, room_id: str, member_id: str, reason: str, all_sockets: bool
+    ) -> Departure:
+        """Take a member out of the room (under the room lock); hand the host role on."""
+        room = await self._room(room_id)
+        members = await self.store.get_members(room_id)
+        member = next(m for m in members if m.id == member_id)
+        sockets = set(member.sockets)
+        member.sockets.clear()
+        if reason == "kicked":
+            await self.store.delete_member(room_id, member_id)
+            members.remove(member)
+        else:
+            await self.store.save_member(room_id, member)
+        departure = Departure(room_id, member_id, reason, sockets)
+        present = sorted((m for m in members if m.present), key=lambda m: m.present_order)
+        if room.host_id == member_id and present:
+            room.host_id = present[0].id
+            departure.host_changed = True
+        if not present:
+            room.empty_since = time.time()
+        await self.store.save_room(room)
+        departure.room = await self.room_info(room, members)
+        return departure
+
+    # ---------------------------------------------------------------------------------------
+    # host actions
+
+    async def update(
+        self, member_id: str | None, sid: str, req: p.RoomUpdate
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Apply a host's change; returns the RoomInfo and the members whose role changed."""
+        room = await self.require_host(req.room_id, member_id, sid)
+        if req.title is not None:
+            self._check_title(req.title)
+        new_hash: str | None = room.password_hash
+        if isinstance(req.password, str):
+            new_hash = await hash_password(req.password) if req.password else None
+        elif req.password is None:
+            new_hash = None
+        async with self.store.room_lock(room.id):
+            room = await self.require_host(req.room_id, member_id, sid)
+            members = await self.store.get_members(room.id)
+            changed_roles = []
+            if req.host is not None and req.host != room.host_id:
+                new_host = next((m for m in members if m.id == req.host and m.present), None)
+                if new_host is None:
+                    raise ProtocolError(ErrorCode.NOT_FOUND, "the new host must be a present member")
+                old_host = next(m for m in members if m.id == room.host_id)
+                room.host_id = new_host.id
+                changed_roles = [member_info(old_host, room), member_info(new_host, room)]
+            if req.title is not None:
+                room.title = req.title
+            room.password_hash = new_hash
+            if req.board_locked is not None:
+                room.board_locked = req.board_locked
+            await self.store.save_room(room)
+            return await self.room_info(room, members), changed_roles
+
+    async def kick(self, member_id: str | None, sid: str, req: p.RoomKick) -> Departure:
+        room = await self.require_host(req.room_id, member_id, sid)
+        if req.member_id == member_id:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "the host cannot kick themself; use room:leave")
+        async with self.store.room_lock(room.id):
+            target = await self.store.get_member(room.id, req.member_id)
+            if target is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, "no such member in this room")
+            room.banned.add(target.id)
+            await self.store.save_room(room)
+            return await self._depart(room.id, target.id, "kicked", all_sockets=True)
+
+    async def close(self, member_id: str | None, sid: str, room_id: str) -> Closed:
+        await self.require_host(room_id, member_id, sid)
+        async with self.store.room_lock(room_id):
+            members = await self.store.get_members(room_id)
+            await self.store.delete_room(room_id)
+        return Closed(room_id, {s for m in members for s in m.sockets})
+
+    # ---------------------------------------------------------------------------------------
+    # chat and board
+
+    async def chat(
+        self, member_id: str | None, sid: str, req: p.ChatSend
+    ) -> dict[str, Any]:
+        await self.require_member(req.room_id, member_id, sid)
+        assert member_id is not None
+        if len(req.text) > self.limits.chat_text:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"messages are at most {self.limits.chat_text} characters")
+        if not req.text.strip():
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "the message is empty")
+        sender = await self.store.get_member(req.room_id, member_id)
+        assert sender is not None
+        if req.to is not None and await self.store.get_member(req.room_id, req.to) is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "the recipient is not a member of this room")
+        message = {
+            "id": uuid.uuid4().hex[:16],
+            "room_id": req.room_id,
+            "from": {"id": sender.id, "name": sender.name},
+            "to": req.to,
+            "text": req.text,
+            "ts": utc_now(),
+        }
+        await self.store.append_chat(req.room_id, message, self.limits.chat_backlog)
+        return message
+
+    async def add_op(self, member_id: str | None, sid: str, req: p.BoardOpSend) -> dict[str, Any]:
+        room = await self.require_member(req.room_id, member_id, sid)
+        assert member_id is not None
+        is_host = room.host_id == member_id
+        if room.board_locked and not is_host:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the host has locked the board")
+        op = req.op
+        if isinstance(op, (p.StrokeOp, p.ExtendOp)) and len(op.points) > self.limits.points:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"an op holds at most {self.limits.points} points")
+        if isinstance(op, p.ImageOp) and len(op.src) > self.limits.image_src:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"images are at most {self.limits.image_src} bytes")
+        if isinstance(op, p.ClearOp) and not is_host:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "only the host may clear the board")
+        if isinstance(op, (p.ExtendOp, p.EraseOp, p.UndoOp)):
+            target = await self.store.op_meta(req.room_id, op.target)
+            if target is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"there is no op {op.target!r} on this board")
+            if isinstance(op, p.ExtendOp) and (target.type != "stroke" or target.author != member_id):
+                raise ProtocolError(ErrorCode.FORBIDDEN, "you can only extend your own strokes")
+            if isinstance(op, p.UndoOp) and target.author != member_id and not is_host:
+                raise ProtocolError(ErrorCode.FORBIDDEN, "you can only undo your own ops")
+            if target.type == "extend":
+                raise ProtocolError(ErrorCode.BAD_REQUEST, "target the stroke, not one of its extends")
+        if not isinstance(op, p.ExtendOp):
+            if await self.store.board_size(req.room_id) >= self.limits.max_board_ops:
+                raise ProtocolError(
+                    ErrorCode.TOO_LARGE,
+                    f"the board holds at most {self.limits.max_board_ops} ops; export and clear it",
+                )
+        board_op = await self.store.append_op(req.room_id, member_id, utc_now(), p.to_builtins(op))
+        if board_op is None:
+            raise ProtocolError(ErrorCode.CONFLICT, f"this board already has an op {op.id!r}")
+        return board_op
+
+    def _check_title(self, title: str) -> None:
+        if len(title) > self.limits.title:
+            raise ProtocolError(ErrorCode.TOO_LARGE, f"titles are at most {self.limits.title} characters")
+        if not title.strip():
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "the title is empty")

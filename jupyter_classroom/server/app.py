@@ -1,0 +1,208 @@
+"""``ClassroomApp``: the Jupyter server extension that hosts the room server."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import secrets
+import re
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from traitlets import Bool, Dict, Float, Int, List, Set, Unicode, default
+
+from .. import protocol as p
+from .._version import __version__
+from ..rooms import Limits, Rooms
+from ..store import MemoryStore, Store
+from .events import RoomServer, ServerOptions
+from .handler import jupyter_authenticator, make_handler
+
+SOCKET_PATH = "classroom/socket.io"
+URL_ENV = "JUPYTER_CLASSROOM_URL"
+TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
+PATH_ENV = "JUPYTER_CLASSROOM_PATH"
+EMPTY_ROOM_SWEEP = 60.0
+
+
+class ClassroomApp(ExtensionApp):
+    """A classroom inside Jupyter: rooms with a whiteboard, chat and video signaling."""
+
+    name = "jupyter_classroom"
+    description = __doc__
+    version = __version__
+    load_other_extensions = True
+
+    # limits ----------------------------------------------------------------------------------
+    max_rooms = Int(500, config=True, help="Rooms this server holds at once.")
+    max_rooms_per_user = Int(20, config=True, help="Rooms one user may have open at once.")
+    max_members = Int(100, config=True, help="Members per room (a room may ask for fewer).")
+    chat_backlog = Int(500, config=True, help="Chat messages a room keeps for late joiners.")
+    max_board_ops = Int(
+        100_000, config=True, help="Ops a board holds (live strokes folded); beyond, clear it."
+    )
+    extend_window = Int(
+        5000,
+        config=True,
+        help="Live-stroke `extend` ops kept as sent, so reconnects get exact deltas; "
+        "older ones are folded into their strokes.",
+    )
+    max_message_size = Int(
+        p.MAX_FRAME, config=True, help="Largest websocket frame in bytes; a larger one closes that socket."
+    )
+    max_title = Int(p.MAX_TITLE, config=True, help="Longest room title.")
+    max_chat_text = Int(p.MAX_CHAT_TEXT, config=True, help="Longest chat message.")
+    max_points = Int(p.MAX_POINTS, config=True, help="Most points in one board op.")
+    ops_per_second = Float(200.0, config=True, help="Board ops per second per socket.")
+    chats_per_second = Float(5.0, config=True, help="Chat messages per second per socket.")
+    join_failures = Int(5, config=True, help="Wrong passwords per user and room before a lockout.")
+    join_lockout = Float(60.0, config=True, help="Seconds a join lockout lasts.")
+    ticket_ttl = Float(60.0, config=True, help="Seconds a room:ticket stays valid.")
+    empty_room_ttl = Float(
+        3600.0, config=True, help="Seconds an empty room is kept before it is closed."
+    )
+
+    # people ----------------------------------------------------------------------------------
+    admin_users = Set(
+        Unicode(),
+        config=True,
+        help="Usernames with server-admin rights (server:announce). "
+        "Empty: every user of this server is an admin, as on a single-user server.",
+    )
+    instructor_users = Set(
+        Unicode(),
+        allow_none=True,
+        default_value=None,
+        config=True,
+        help="Usernames that may create rooms. None (the default): everyone may.",
+    )
+    allow_display_name = Bool(
+        True, config=True, help="Whether clients may choose their display name (auth.name)."
+    )
+    kernel_user = Unicode(
+        config=True, help="The username of sockets that authenticate with the kernel token."
+    )
+
+    @default("kernel_user")
+    def _default_kernel_user(self) -> str:
+        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+    # video -----------------------------------------------------------------------------------
+    ice_servers = List(
+        Dict(),
+        config=True,
+        help='ICE servers for WebRTC, as RTCIceServer dicts: [{"urls": "stun:stun.example.org"}]',
+    )
+    max_publishers = Int(6, config=True, help="Cameras a room's mesh carries at once.")
+
+    # wiring ----------------------------------------------------------------------------------
+    kernel_token = Unicode(
+        help="The secret kernels of this server use to connect (JUPYTER_CLASSROOM_TOKEN)."
+    )
+
+    @default("kernel_token")
+    def _default_kernel_token(self) -> str:
+        return secrets.token_urlsafe(32)
+
+    def make_store(self) -> Store:
+        return MemoryStore(extend_window=self.extend_window)
+
+    def initialize_settings(self) -> None:
+        limits = Limits(
+            max_rooms=self.max_rooms,
+            max_rooms_per_user=self.max_rooms_per_user,
+            max_members=self.max_members,
+            chat_backlog=self.chat_backlog,
+            max_board_ops=self.max_board_ops,
+            title=min(self.max_title, p.MAX_TITLE),
+            chat_text=min(self.max_chat_text, p.MAX_CHAT_TEXT),
+            points=min(self.max_points, p.MAX_POINTS),
+            join_failures=self.join_failures,
+            join_lockout=self.join_lockout,
+            ticket_ttl=self.ticket_ttl,
+        )
+        self.store = self.make_store()
+        self.rooms = Rooms(self.store, limits)
+        options = ServerOptions(
+            kernel_token=self.kernel_token,
+            kernel_user=self.kernel_user,
+            allow_display_name=self.allow_display_name,
+            admin_users=frozenset(self.admin_users),
+            instructor_users=(
+                None if self.instructor_users is None else frozenset(self.instructor_users)
+            ),
+            ice_servers=tuple(self.ice_servers),
+            max_publishers=self.max_publishers,
+            ops_per_second=self.ops_per_second,
+            chats_per_second=self.chats_per_second,
+        )
+        self.room_server = RoomServer(
+            self.rooms, options, jupyter_authenticator(self.kernel_user), max_message_size=self.max_message_size
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+        self.publish_environment()
+        self.settings["classroom_room_server"] = self.room_server
+
+    def initialize_handlers(self) -> None:
+        handler = make_handler(self.room_server.sio)
+        self.handlers.append((f"/{SOCKET_PATH}/", handler))
+        # Some clients (aiohttp's URL normalisation) send a base_url such as /user/a%40b/
+        # decoded; serve that spelling of the path too.
+        base_url = self.serverapp.base_url if self.serverapp else "/"
+        if unquote(base_url) != base_url:
+            pattern = re.escape(url_path_join(unquote(base_url), SOCKET_PATH)) + "/"
+            assert self.serverapp is not None
+            self.serverapp.web_app.add_handlers(".*$", [(pattern, handler)])
+
+    def publish_environment(self) -> None:
+        """Tell the kernels this server starts where the room server is and how to enter.
+
+        Kernels inherit the server's environment, so a ``Client()`` inside one needs no
+        configuration.
+        """
+        serverapp = self.serverapp
+        assert serverapp is not None
+        if serverapp.sock:
+            self.log.warning("classroom: kernels cannot reach a server on a UNIX socket")
+            return
+        scheme = "https" if serverapp.certfile else "http"
+        ip = serverapp.ip
+        if ip in ("", "0.0.0.0", "*", "localhost"):
+            host = "127.0.0.1"
+        elif ip in ("::", "::1"):
+            host = "[::1]"
+        else:
+            host = f"[{ip}]" if ":" in ip else ip
+        os.environ[URL_ENV] = f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
+        os.environ[TOKEN_ENV] = self.kernel_token
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self.publish_environment()  # the port is final now (port_retries may have moved it)
+        self._sweeper = asyncio.ensure_future(self._sweep_empty_rooms())
+
+    async def _sweep_empty_rooms(self) -> None:
+        """Close rooms that stayed empty for ``empty_room_ttl`` seconds."""
+        while True:
+            await asyncio.sleep(EMPTY_ROOM_SWEEP)
+            now = time.time()
+            stale = [
+                room.id
+                async for room in self.store.iter_rooms()
+                if room.empty_since is not None and now - room.empty_since > self.empty_room_ttl
+            ]
+            for room_id in stale:
+                await self.store.delete_room(room_id)
+            if stale:
+                self.room_server.list_changed()
+
+    async def stop_extension(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await self.store.close()
+
+
+main = launch_new_instance = ClassroomApp.launch_instance

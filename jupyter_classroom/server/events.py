@@ -1,0 +1,399 @@
+"""The Socket.IO layer: authenticate sockets, decode events, call the room logic, emit.
+
+Every client event goes through :meth:`RoomServer._dispatch`: the payload is validated against
+its schema from :mod:`jupyter_classroom.protocol`, the handler runs, and whatever it raises
+becomes a protocol error ack; an unexpected exception is logged and answered with
+``internal``, never a traceback or a dropped connection.
+
+Handlers run inline in each socket's read loop (``async_handlers=False``), so one client's
+events apply in the order it sent them while other sockets go on concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from .. import protocol as p
+from ..protocol import Event, ErrorCode, ProtocolError, error_ack, ok_ack
+from ..rooms import Departure, Identity, Joined, Rooms, utc_now
+from .ratelimit import TokenBucket
+
+log = logging.getLogger("jupyter_classroom")
+
+ALL_SOCKETS = "classroom:all"
+CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
+LIST_CHANGED_DELAY = 0.1  # coalesce bursts of room-list changes into one broadcast
+
+
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def member_channel(room_id: str, member_id: str) -> str:
+    return f"member:{room_id}:{member_id}"
+
+
+@dataclass
+class Session:
+    """What the server knows about one connected socket."""
+
+    identity: Identity
+    rooms: dict[str, str] = field(default_factory=dict)  # room_id -> member_id
+    ops: TokenBucket = field(default_factory=lambda: TokenBucket(200, 400))
+    chats: TokenBucket = field(default_factory=lambda: TokenBucket(5, 20))
+    cursor_sent: float = 0.0
+    cursor_pending: dict[str, Any] | None = None
+    cursor_timer: bool = False
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    kernel_token: str
+    kernel_user: str  # the identity of sockets holding the kernel token
+    allow_display_name: bool = True
+    admin_users: frozenset[str] = frozenset()
+    instructor_users: frozenset[str] | None = None  # None: everyone may create rooms
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    max_publishers: int = 6
+    ops_per_second: float = 200.0
+    chats_per_second: float = 5.0
+
+
+# (environ, auth) -> (username, display name) of a Jupyter-authenticated socket, or None
+Authenticate = Callable[[dict[str, Any], dict[str, Any]], Awaitable[tuple[str, str] | None]]
+
+
+class RoomServer:
+    """The python-socketio server speaking the classroom protocol."""
+
+    def __init__(
+        self,
+        rooms: Rooms,
+        options: ServerOptions,
+        authenticate: Authenticate,
+        max_message_size: int = p.MAX_FRAME,
+        client_manager: socketio.AsyncManager | None = None,
+    ) -> None:
+        self.rooms = rooms
+        self.options = options
+        self._authenticate = authenticate
+        self.sessions: dict[str, Session] = {}
+        self._list_changed_handle: asyncio.TimerHandle | None = None
+        self.sio = socketio.AsyncServer(
+            async_mode="tornado",
+            transports=["websocket"],
+            cors_allowed_origins=[],  # Jupyter's handler checks Origin; see handler.py
+            async_handlers=False,
+            max_http_buffer_size=max_message_size,
+            client_manager=client_manager,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("*", self._on_any)
+        self._handlers: dict[str, Callable[[str, Session, Any], Awaitable[dict[str, Any]]]] = {
+            Event.ROOM_LIST: self.room_list,
+            Event.ROOM_CREATE: self.room_create,
+            Event.ROOM_JOIN: self.room_join,
+            Event.ROOM_LEAVE: self.room_leave,
+            Event.ROOM_UPDATE: self.room_update,
+            Event.ROOM_KICK: self.room_kick,
+            Event.ROOM_CLOSE: self.room_close,
+            Event.ROOM_TICKET: self.room_ticket,
+            Event.ROOM_ATTACH: self.room_attach,
+            Event.CHAT_SEND: self.chat_send,
+            Event.BOARD_OP: self.board_op,
+            Event.RTC_SIGNAL: self.rtc_signal,
+            Event.SERVER_ANNOUNCE: self.server_announce,
+        }
+        assert set(self._handlers) | {Event.BOARD_CURSOR} == set(p.REQUESTS)
+
+    # ---------------------------------------------------------------------------------------
+    # connection lifecycle
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        auth = auth if isinstance(auth, dict) else {}
+        found = await self._authenticate(environ, auth)
+        token = auth.get("token")
+        if found is None and isinstance(token, str) and token:
+            if hmac.compare_digest(token.encode(), self.options.kernel_token.encode()):
+                found = (self.options.kernel_user, self.options.kernel_user)
+        if found is None:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": ErrorCode.UNAUTHORIZED, "message": "authentication failed"}
+            )
+        user, name = found
+        requested = auth.get("name")
+        if self.options.allow_display_name and isinstance(requested, str) and requested.strip():
+            name = requested.strip()[: p.MAX_NAME]
+        client_key = auth.get("client_id")
+        if not isinstance(client_key, str) or len(client_key) > 128:
+            client_key = ""
+        # Without a client id, a chosen display name tells apart two clients of one user.
+        key = client_key or (name if name != found[1] else "")
+        instructors = self.options.instructor_users
+        admin = user in self.options.admin_users if self.options.admin_users else True
+        identity = Identity(
+            user=user,
+            name=name,
+            key=key,
+            admin=admin,
+            can_create=admin or instructors is None or user in instructors,
+        )
+        self.sessions[sid] = Session(
+            identity,
+            ops=TokenBucket(self.options.ops_per_second, 2 * self.options.ops_per_second),
+            chats=TokenBucket(self.options.chats_per_second, 4 * self.options.chats_per_second),
+        )
+        await self.sio.enter_room(sid, ALL_SOCKETS)
+        log.debug("classroom socket %s connected as %s", sid, user)
+        return True
+
+    async def _on_disconnect(self, sid: str, *_: Any) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        for room_id, member_id in list(session.rooms.items()):
+            try:
+                departure = await self.rooms.socket_gone(room_id, member_id, sid)
+            except ProtocolError:
+                continue  # the room closed meanwhile
+            if departure is not None:
+                await self._announce_departure(departure)
+
+    # ---------------------------------------------------------------------------------------
+    # dispatch
+
+    async def _on_any(self, event: str, sid: str, *args: Any) -> dict[str, Any] | None:
+        session = self.sessions.get(sid)
+        if session is None:
+            return error_ack(ErrorCode.UNAUTHORIZED, "this socket is not connected")
+        data = args[0] if args else None
+        if event == Event.BOARD_CURSOR:
+            await self._cursor(sid, session, data)
+            return None
+        handler = self._handlers.get(event)
+        if handler is None:
+            return error_ack(ErrorCode.BAD_REQUEST, f"unknown event {event[:64]!r}")
+        if len(args) > 1:
+            return error_ack(ErrorCode.BAD_REQUEST, "send one payload object per event")
+        try:
+            payload = p.decode(p.REQUESTS[event], data)
+            return await handler(sid, session, payload)
+        except ProtocolError as exc:
+            return exc.to_ack()
+        except Exception:
+            log.exception("classroom: %s from %s failed", event, sid)
+            return error_ack(ErrorCode.INTERNAL, "the server failed on this request; it was logged")
+
+    # ---------------------------------------------------------------------------------------
+    # helpers
+
+    async def _emit(self, event: str, data: Any, to: str, skip_sid: str | None = None) -> None:
+        await self.sio.emit(event, data, to=to, skip_sid=skip_sid)
+
+    def list_changed(self) -> None:
+        """Schedule one ``room:list_changed`` for a burst of changes."""
+        if self._list_changed_handle is None:
+            loop = asyncio.get_running_loop()
+            self._list_changed_handle = loop.call_later(
+                LIST_CHANGED_DELAY, lambda: asyncio.ensure_future(self._send_list())
+            )
+
+    async def _send_list(self) -> None:
+        self._list_changed_handle = None
+        rooms = await self.rooms.list_rooms()
+        await self._emit(Event.ROOM_LIST_CHANGED, {"rooms": rooms}, to=ALL_SOCKETS)
+
+    async def _bind(self, sid: str, session: Session, joined: Joined) -> None:
+        """Put ``sid`` into the room's channels and tell the others a member arrived."""
+        room_id = joined.room["id"]
+        member_id = joined.you["id"]
+        session.rooms[room_id] = member_id
+        await self.sio.enter_room(sid, room_channel(room_id))
+        await self.sio.enter_room(sid, member_channel(room_id, member_id))
+        if joined.newly_present:
+            await self._emit(
+                Event.ROOM_MEMBER_JOINED,
+                {"room_id": room_id, "member": joined.you},
+                to=room_channel(room_id),
+                skip_sid=sid,
+            )
+            self.list_changed()
+
+    @staticmethod
+    def _joined_ack(joined: Joined) -> dict[str, Any]:
+        board = joined.board
+        return ok_ack(
+            room=joined.room,
+            you=joined.you,
+            members=joined.members,
+            board={"seq": board.seq, "ops": board.ops, "complete": board.complete},
+            chat=joined.chat,
+        )
+
+    async def _unbind(self, room_id: str, member_id: str, sockets: set[str]) -> None:
+        for sid in sockets:
+            session = self.sessions.get(sid)
+            if session is not None:
+                session.rooms.pop(room_id, None)
+            await self.sio.leave_room(sid, room_channel(room_id))
+            await self.sio.leave_room(sid, member_channel(room_id, member_id))
+
+    async def _announce_departure(self, departure: Departure) -> None:
+        room_id = departure.room_id
+        left = {"room_id": room_id, "member_id": departure.member_id, "reason": departure.reason}
+        # Everyone in the room hears it, the departing member's own sockets too (a kicked
+        # member learns it was kicked), then those sockets leave the room's channels.
+        await self._emit(Event.ROOM_MEMBER_LEFT, left, to=room_channel(room_id))
+        await self._unbind(room_id, departure.member_id, departure.sockets)
+        if departure.host_changed and departure.room is not None:
+            await self._emit(Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id))
+        self.list_changed()
+
+    # ---------------------------------------------------------------------------------------
+    # rooms
+
+    async def room_list(self, sid: str, session: Session, req: p.Empty) -> dict[str, Any]:
+        return ok_ack(rooms=await self.rooms.list_rooms())
+
+    async def room_create(self, sid: str, session: Session, req: p.RoomCreate) -> dict[str, Any]:
+        joined = await self.rooms.create(session.identity, sid, req)
+        await self._bind(sid, session, joined)
+        self.list_changed()
+        return self._joined_ack(joined)
+
+    async def room_join(self, sid: str, session: Session, req: p.RoomJoin) -> dict[str, Any]:
+        joined = await self.rooms.join(session.identity, sid, req)
+        await self._bind(sid, session, joined)
+        return self._joined_ack(joined)
+
+    async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
+        joined = await self.rooms.attach(session.identity, sid, req.ticket)
+        await self._bind(sid, session, joined)
+        rtc = {
+            "ice_servers": list(self.options.ice_servers),
+            "max_publishers": self.options.max_publishers,
+        }
+        return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
+
+    async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
+        departure = await self.rooms.leave(req.room_id, session.rooms.get(req.room_id), sid)
+        await self._announce_departure(departure)
+        return ok_ack()
+
+    async def room_update(self, sid: str, session: Session, req: p.RoomUpdate) -> dict[str, Any]:
+        room, _ = await self.rooms.update(session.rooms.get(req.room_id), sid, req)
+        await self._emit(Event.ROOM_UPDATED, {"room": room}, to=room_channel(req.room_id))
+        self.list_changed()
+        return ok_ack(room=room)
+
+    async def room_kick(self, sid: str, session: Session, req: p.RoomKick) -> dict[str, Any]:
+        departure = await self.rooms.kick(session.rooms.get(req.room_id), sid, req)
+        await self._announce_departure(departure)
+        return ok_ack()
+
+    async def room_close(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
+        member_id = session.rooms.get(req.room_id)
+        closed = await self.rooms.close(member_id, sid, req.room_id)
+        await self._emit(
+            Event.ROOM_CLOSED,
+            {"room_id": req.room_id, "reason": "closed by the host"},
+            to=room_channel(req.room_id),
+        )
+        await self.sio.close_room(room_channel(req.room_id))
+        for other in closed.sockets:
+            other_session = self.sessions.get(other)
+            if other_session is not None:
+                closing_member = other_session.rooms.pop(req.room_id, None)
+                if closing_member:
+                    await self.sio.leave_room(other, member_channel(req.room_id, closing_member))
+        self.list_changed()
+        return ok_ack()
+
+    async def room_ticket(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
+        ticket = await self.rooms.issue_ticket(req.room_id, session.rooms.get(req.room_id), sid)
+        return ok_ack(ticket=ticket)
+
+    # ---------------------------------------------------------------------------------------
+    # chat, board, cursors, signaling, announcements
+
+    async def chat_send(self, sid: str, session: Session, req: p.ChatSend) -> dict[str, Any]:
+        if not session.chats.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending messages too fast")
+        message = await self.rooms.chat(session.rooms.get(req.room_id), sid, req)
+        if req.to is None:
+            await self._emit(Event.CHAT_MESSAGE, message, to=room_channel(req.room_id))
+        else:
+            sender = member_channel(req.room_id, message["from"]["id"])
+            await self._emit(Event.CHAT_MESSAGE, message, to=sender)
+            if req.to != message["from"]["id"]:
+                await self._emit(Event.CHAT_MESSAGE, message, to=member_channel(req.room_id, req.to))
+        return ok_ack(message=message)
+
+    async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
+        if not session.ops.take():
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending board ops too fast")
+        board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req)
+        await self._emit(
+            Event.BOARD_OP, {**board_op, "room_id": req.room_id}, to=room_channel(req.room_id), skip_sid=sid
+        )
+        return ok_ack(seq=board_op["seq"])
+
+    async def _cursor(self, sid: str, session: Session, data: Any) -> None:
+        try:
+            req = p.decode(p.BoardCursor, data)
+        except ProtocolError:
+            return  # no ack to carry an error; a bad cursor is dropped
+        member_id = session.rooms.get(req.room_id)
+        if member_id is None:
+            return
+        session.cursor_pending = {"room_id": req.room_id, "member_id": member_id, "x": req.x, "y": req.y}
+        wait = session.cursor_sent + CURSOR_INTERVAL - time.monotonic()
+        if wait <= 0:
+            await self._flush_cursor(sid)
+        elif not session.cursor_timer:
+            session.cursor_timer = True
+            asyncio.get_running_loop().call_later(
+                wait, lambda: asyncio.ensure_future(self._flush_cursor(sid))
+            )
+
+    async def _flush_cursor(self, sid: str) -> None:
+        session = self.sessions.get(sid)
+        if session is None or session.cursor_pending is None:
+            return
+        session.cursor_timer = False
+        cursor, session.cursor_pending = session.cursor_pending, None
+        session.cursor_sent = time.monotonic()
+        if cursor["room_id"] in session.rooms:
+            await self._emit(Event.BOARD_CURSOR, cursor, to=room_channel(cursor["room_id"]), skip_sid=sid)
+
+    async def rtc_signal(self, sid: str, session: Session, req: p.RtcSignal) -> dict[str, Any]:
+        member_id = session.rooms.get(req.room_id)
+        await self.rooms.require_member(req.room_id, member_id, sid)
+        target = await self.rooms.store.get_member(req.room_id, req.to)
+        if target is None or not target.present:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such member present in this room")
+        data = p.to_builtins(req.data)
+        await self._emit(
+            Event.RTC_SIGNAL,
+            {"room_id": req.room_id, "from": member_id, "data": data},
+            to=member_channel(req.room_id, req.to),
+        )
+        return ok_ack()
+
+    async def server_announce(self, sid: str, session: Session, req: p.ServerAnnounce) -> dict[str, Any]:
+        if not session.identity.admin:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "only server administrators may announce")
+        announcement = {"text": req.text, "from": session.identity.name, "ts": utc_now()}
+        await self._emit(Event.SERVER_ANNOUNCEMENT, announcement, to=ALL_SOCKETS)
+        return ok_ack()

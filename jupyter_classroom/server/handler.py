@@ -1,0 +1,71 @@
+"""The Socket.IO endpoint as a Jupyter handler.
+
+python-engineio's tornado handler is a plain ``WebSocketHandler``; mixing in Jupyter's
+``WebSocketMixin`` and ``JupyterHandler`` (as the kernels websocket does) puts it behind
+Jupyter's Host check, Origin check (``allow_origin`` and friends) and identity provider, and
+Jupyter's websocket keep-alive pings.
+
+The HTTP upgrade itself is allowed without Jupyter credentials because the protocol also
+accepts the per-server kernel token inside the Socket.IO ``auth`` payload, which only arrives
+after the upgrade. The decision is taken in the Socket.IO ``connect`` handler
+(:meth:`RoomServer._on_connect`), which refuses a socket holding neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from engineio.async_drivers.tornado import get_tornado_handler
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+from jupyter_server.utils import ensure_async
+
+from .events import Authenticate
+
+AUTH_RESOURCE = "classroom"
+SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
+
+
+def make_handler(sio: socketio.AsyncServer) -> type[JupyterHandler]:
+    engineio_handler: Any = get_tornado_handler(sio.eio)
+
+    class SocketIOHandler(WebSocketMixin, engineio_handler, JupyterHandler):  # type: ignore[misc]
+        auth_resource = AUTH_RESOURCE
+
+        def set_default_headers(self) -> None:
+            """No page headers (CSP and such) on a websocket."""
+
+        @allow_unauthenticated
+        async def get(self, *args: Any, **kwargs: Any) -> None:
+            await super().get(*args, **kwargs)
+
+    return SocketIOHandler
+
+
+def jupyter_authenticator(owner: str) -> Authenticate:
+    """Find the Jupyter user behind a socket's upgrade request, if Jupyter authenticated one.
+
+    Jupyter's own token and password providers serve one person, the server's ``owner``, but
+    name each token-authenticated request a fresh anonymous user; the owner's name keeps
+    member ids stable across reconnects. Other providers (JupyterHub's) name real users.
+    """
+
+    async def authenticate(environ: dict[str, Any], auth: dict[str, Any]) -> tuple[str, str] | None:
+        handler = environ.get("tornado.handler")
+        user = getattr(handler, "current_user", None)
+        if handler is None or user is None:
+            return None
+        authorized = await ensure_async(
+            handler.authorizer.is_authorized(handler, user, "execute", AUTH_RESOURCE)
+        )
+        if not authorized:
+            return None
+        if type(handler.identity_provider) in SINGLE_USER_PROVIDERS:
+            return owner, owner
+        username = getattr(user, "username", None) or str(user)
+        return username, getattr(user, "display_name", None) or username
+
+    return authenticate

@@ -1,0 +1,151 @@
+"""The Store interface: the state of every room, behind one async API.
+
+The room logic (:mod:`jupyter_classroom.rooms`) holds no state of its own; it reads and writes
+through a Store, so that one process can keep rooms in memory and several processes can share
+them in Redis. Methods are domain-level (not get/set of keys) so each Store can make the ones
+that must be atomic atomic: :meth:`Store.append_op` assigns ``seq`` and rejects duplicate op
+ids in one step. Changes to a room's record and members happen under :meth:`Store.room_lock`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RoomRecord:
+    id: str
+    title: str
+    host_id: str
+    owner: str  # username of the creator, for the rooms-per-user limit
+    created_at: str
+    max_members: int
+    listed: bool = True
+    password_hash: str | None = None
+    board_locked: bool = False
+    banned: set[str] = field(default_factory=set)
+    empty_since: float | None = None  # time.time() when the last member left
+
+
+@dataclass
+class MemberRecord:
+    id: str
+    name: str
+    color: str
+    user: str
+    sockets: set[str] = field(default_factory=set)
+    present_order: int = 0  # larger = became present later; for host hand-over
+
+    @property
+    def present(self) -> bool:
+        return bool(self.sockets)
+
+
+@dataclass(frozen=True)
+class OpMeta:
+    """What the room logic needs to know about an op already on the board."""
+
+    author: str
+    type: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class BoardSlice:
+    seq: int  # the board's latest seq
+    ops: list[dict[str, Any]]
+    complete: bool  # True: ops is the whole board; False: ops are those after `since`
+
+
+class Store(abc.ABC):
+    """The state of every room. All methods are coroutines so a networked Store fits."""
+
+    @abc.abstractmethod
+    def room_lock(self, room_id: str) -> AbstractAsyncContextManager[None]:
+        """Serialise changes to one room's record and members."""
+
+    # rooms
+    @abc.abstractmethod
+    async def add_room(self, room: RoomRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def get_room(self, room_id: str) -> RoomRecord | None: ...
+
+    @abc.abstractmethod
+    async def save_room(self, room: RoomRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_room(self, room_id: str) -> None:
+        """Remove the room with its members, board and chat."""
+
+    @abc.abstractmethod
+    def iter_rooms(self) -> AsyncIterator[RoomRecord]: ...
+
+    # members
+    @abc.abstractmethod
+    async def get_members(self, room_id: str) -> list[MemberRecord]: ...
+
+    @abc.abstractmethod
+    async def get_member(self, room_id: str, member_id: str) -> MemberRecord | None: ...
+
+    @abc.abstractmethod
+    async def save_member(self, room_id: str, member: MemberRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_member(self, room_id: str, member_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def next_present_order(self, room_id: str) -> int: ...
+
+    # board
+    @abc.abstractmethod
+    async def append_op(
+        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Append ``op`` and return the BoardOp with its new ``seq``.
+
+        Returns None, appending nothing, when the room already has an op with that id.
+        """
+
+    @abc.abstractmethod
+    async def op_meta(self, room_id: str, op_id: str) -> OpMeta | None: ...
+
+    @abc.abstractmethod
+    async def board(self, room_id: str, since: int | None = None) -> BoardSlice: ...
+
+    @abc.abstractmethod
+    async def board_size(self, room_id: str) -> int:
+        """How many ops the whole board holds once live strokes are folded."""
+
+    # chat
+    @abc.abstractmethod
+    async def append_chat(self, room_id: str, message: dict[str, Any], backlog: int) -> None: ...
+
+    @abc.abstractmethod
+    async def chat(self, room_id: str) -> list[dict[str, Any]]: ...
+
+    # tickets: one-time, short-lived bearer tokens binding a second socket to a member
+    @abc.abstractmethod
+    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None: ...
+
+    @abc.abstractmethod
+    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
+        """Consume a ticket: ``(room_id, member_id)`` once, None if unknown or expired."""
+
+    # join throttling: failed password attempts per user and room
+    @abc.abstractmethod
+    async def join_failures(self, user: str, room_id: str) -> int: ...
+
+    @abc.abstractmethod
+    async def add_join_failure(self, user: str, room_id: str, window: float) -> int:
+        """Count one more failure; the count expires ``window`` seconds after the first."""
+
+    @abc.abstractmethod
+    async def reset_join_failures(self, user: str, room_id: str) -> None: ...
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the in-memory Store has none."""

@@ -1,0 +1,174 @@
+"""The in-memory Store: the default for one Jupyter server process."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..board import fold_extends
+from .base import BoardSlice, MemberRecord, OpMeta, RoomRecord, Store
+
+
+@dataclass
+class _Board:
+    seq: int = 0
+    ops: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, OpMeta] = field(default_factory=dict)
+    # Deltas are exact for `since >= floor`; folding extends rewrites older entries.
+    floor: int = 0
+    unfolded_extends: int = 0
+
+
+@dataclass
+class _Room:
+    record: RoomRecord
+    members: dict[str, MemberRecord] = field(default_factory=dict)
+    board: _Board = field(default_factory=_Board)
+    chat: deque[dict[str, Any]] = field(default_factory=deque)
+    present_counter: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class MemoryStore(Store):
+    """Rooms in this process's memory.
+
+    ``extend_window`` bounds how many ``extend`` ops are kept as they came before they are
+    folded into their strokes: a reconnecting client whose ``since`` is older than the last
+    fold gets the whole board (``complete: true``) instead of a delta.
+    """
+
+    def __init__(self, extend_window: int = 5000) -> None:
+        self._rooms: dict[str, _Room] = {}
+        self._tickets: dict[str, tuple[str, str, float]] = {}
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self.extend_window = extend_window
+
+    def _room(self, room_id: str) -> _Room:
+        return self._rooms[room_id]
+
+    @asynccontextmanager
+    async def _locked(self, room_id: str) -> AsyncIterator[None]:
+        room = self._rooms.get(room_id)
+        if room is None:
+            yield
+            return
+        async with room.lock:
+            yield
+
+    def room_lock(self, room_id: str) -> Any:
+        return self._locked(room_id)
+
+    async def add_room(self, room: RoomRecord) -> None:
+        self._rooms[room.id] = _Room(record=room)
+
+    async def get_room(self, room_id: str) -> RoomRecord | None:
+        room = self._rooms.get(room_id)
+        return room.record if room else None
+
+    async def save_room(self, room: RoomRecord) -> None:
+        if room.id in self._rooms:
+            self._rooms[room.id].record = room
+
+    async def delete_room(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+
+    async def iter_rooms(self) -> AsyncIterator[RoomRecord]:  # type: ignore[override]
+        for room in list(self._rooms.values()):
+            yield room.record
+
+    async def get_members(self, room_id: str) -> list[MemberRecord]:
+        room = self._rooms.get(room_id)
+        return list(room.members.values()) if room else []
+
+    async def get_member(self, room_id: str, member_id: str) -> MemberRecord | None:
+        room = self._rooms.get(room_id)
+        return room.members.get(member_id) if room else None
+
+    async def save_member(self, room_id: str, member: MemberRecord) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.members[member.id] = member
+
+    async def delete_member(self, room_id: str, member_id: str) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.members.pop(member_id, None)
+
+    async def next_present_order(self, room_id: str) -> int:
+        room = self._room(room_id)
+        room.present_counter += 1
+        return room.present_counter
+
+    async def append_op(
+        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        board = self._room(room_id).board
+        if op["id"] in board.meta:
+            return None
+        board.seq += 1
+        board_op = {"seq": board.seq, "author": author, "ts": ts, "op": op}
+        board.ops.append(board_op)
+        board.meta[op["id"]] = OpMeta(author=author, type=op["type"], seq=board.seq)
+        if op["type"] == "extend":
+            board.unfolded_extends += 1
+            if board.unfolded_extends > self.extend_window:
+                board.ops = fold_extends(board.ops)
+                board.floor = board.seq
+                board.unfolded_extends = 0
+        return board_op
+
+    async def op_meta(self, room_id: str, op_id: str) -> OpMeta | None:
+        return self._room(room_id).board.meta.get(op_id)
+
+    async def board(self, room_id: str, since: int | None = None) -> BoardSlice:
+        board = self._room(room_id).board
+        if since is not None and board.floor <= since <= board.seq:
+            start = bisect.bisect_right(board.ops, since, key=lambda o: o["seq"])
+            return BoardSlice(seq=board.seq, ops=board.ops[start:], complete=False)
+        return BoardSlice(seq=board.seq, ops=list(board.ops), complete=True)
+
+    async def board_size(self, room_id: str) -> int:
+        board = self._room(room_id).board
+        return len(board.ops) - board.unfolded_extends
+
+    async def append_chat(self, room_id: str, message: dict[str, Any], backlog: int) -> None:
+        chat = self._room(room_id).chat
+        chat.append(message)
+        while len(chat) > backlog:
+            chat.popleft()
+
+    async def chat(self, room_id: str) -> list[dict[str, Any]]:
+        return list(self._room(room_id).chat)
+
+    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None:
+        now = time.monotonic()
+        for key in [k for k, (_, _, exp) in self._tickets.items() if exp < now]:
+            del self._tickets[key]
+        self._tickets[ticket] = (room_id, member_id, now + ttl)
+
+    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
+        entry = self._tickets.pop(ticket, None)
+        if entry is None or entry[2] < time.monotonic():
+            return None
+        return entry[0], entry[1]
+
+    async def join_failures(self, user: str, room_id: str) -> int:
+        count, expires = self._failures.get((user, room_id), (0, 0.0))
+        return count if expires > time.monotonic() else 0
+
+    async def add_join_failure(self, user: str, room_id: str, window: float) -> int:
+        now = time.monotonic()
+        count, expires = self._failures.get((user, room_id), (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + window
+        self._failures[(user, room_id)] = (count + 1, expires)
+        return count + 1
+
+    async def reset_join_failures(self, user: str, room_id: str) -> None:
+        self._failures.pop((user, room_id), None)

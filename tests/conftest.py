@@ -1,0 +1,63 @@
+"""Fixtures: a real Jupyter server (pytest-jupyter) with the classroom, and real Socket.IO
+clients connected to it over websockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from .peers import Peer, ServerInfo
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+async def jp_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
+    """Serve Jupyter on the loop pytest-asyncio runs the test on, not on a second one."""
+    yield asyncio.get_running_loop()
+
+
+@pytest.fixture
+def classroom_config() -> dict[str, Any]:
+    """ClassroomApp config for this test; override in a module or test to change it."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(classroom_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_classroom": True}},
+        "ClassroomApp": classroom_config,
+    }
+
+
+@pytest.fixture
+def server(jp_serverapp: Any, http_server_client: Any, jp_http_port: int, jp_base_url: str) -> ServerInfo:
+    app = jp_serverapp.extension_manager.extension_apps["jupyter_classroom"]
+    (classroom,) = app
+    return ServerInfo(
+        origin=f"http://127.0.0.1:{jp_http_port}",
+        base_url=jp_base_url,
+        jupyter_token=jp_serverapp.identity_provider.token,
+        kernel_token=classroom.kernel_token,
+        app=classroom,
+    )
+
+
+@pytest.fixture
+async def connect(server: ServerInfo) -> AsyncIterator[Callable[..., Awaitable[Peer]]]:
+    """``await connect(name="alice")``: a connected Peer (Jupyter token auth by default)."""
+    peers: list[Peer] = []
+
+    async def _connect(name: str | None = None, **kwargs: Any) -> Peer:
+        peer = Peer(server, name=name, **kwargs)
+        await peer.connect()
+        peers.append(peer)
+        return peer
+
+    yield _connect
+    for peer in peers:
+        await peer.disconnect()
