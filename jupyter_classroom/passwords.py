@@ -32,6 +32,4 @@ def _verify(password_hash: str, password: str) -> bool:
 
 async def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches; argon2's verify compares in constant time."""
-    return await asyncio.get_running_loop().run_in_executor(
-        _pool, _verify, password_hash, password
-    )
+    return await asyncio.get_running_loop().run_in_executor(_pool, _verify, password_hash, password)

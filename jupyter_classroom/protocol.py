@@ -128,19 +128,19 @@ class _Op(msgspec.Struct, tag_field="type", frozen=True):
     id: Id
 
 
-class StrokeOp(_Op, tag="stroke"):
+class StrokeOp(_Op, tag="stroke", frozen=True):
     points: NonEmptyPoints
     color: Color
     width: Width
     tool: Literal["pen", "highlighter"] = "pen"
 
 
-class ExtendOp(_Op, tag="extend"):
+class ExtendOp(_Op, tag="extend", frozen=True):
     target: Id
     points: NonEmptyPoints
 
 
-class ShapeOp(_Op, tag="shape"):
+class ShapeOp(_Op, tag="shape", frozen=True):
     shape: Literal["line", "rect", "ellipse", "arrow"]
     x1: Coord
     y1: Coord
@@ -151,7 +151,7 @@ class ShapeOp(_Op, tag="shape"):
     fill: Color | None = None
 
 
-class TextOp(_Op, tag="text"):
+class TextOp(_Op, tag="text", frozen=True):
     x: Coord
     y: Coord
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_OP)]
@@ -159,7 +159,7 @@ class TextOp(_Op, tag="text"):
     size: Annotated[float, msgspec.Meta(ge=4, le=400)]
 
 
-class ImageOp(_Op, tag="image"):
+class ImageOp(_Op, tag="image", frozen=True):
     x: Coord
     y: Coord
     w: Annotated[float, msgspec.Meta(gt=0, le=COORD_LIMIT)]
@@ -167,20 +167,21 @@ class ImageOp(_Op, tag="image"):
     src: Annotated[
         str,
         msgspec.Meta(
-            max_length=MAX_IMAGE_SRC, pattern=r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$"
+            max_length=MAX_IMAGE_SRC,
+            pattern=r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$",
         ),
     ]
 
 
-class EraseOp(_Op, tag="erase"):
+class EraseOp(_Op, tag="erase", frozen=True):
     target: Id
 
 
-class ClearOp(_Op, tag="clear"):
+class ClearOp(_Op, tag="clear", frozen=True):
     pass
 
 
-class UndoOp(_Op, tag="undo"):
+class UndoOp(_Op, tag="undo", frozen=True):
     target: Id
 
 
@@ -190,57 +191,57 @@ Op = Union[StrokeOp, ExtendOp, ShapeOp, TextOp, ImageOp, EraseOp, ClearOp, UndoO
 # Client → server payloads
 
 
-class Empty(_Payload):
+class Empty(_Payload, frozen=True):
     pass
 
 
-class RoomCreate(_Payload):
+class RoomCreate(_Payload, frozen=True):
     title: Title
     password: Password | None = None
     listed: bool = True
     max_members: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
 
-class RoomJoin(_Payload):
+class RoomJoin(_Payload, frozen=True):
     room_id: Id
     password: Password | None = None
     since: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
-class RoomRef(_Payload):
+class RoomRef(_Payload, frozen=True):
     room_id: Id
 
 
-class RoomUpdate(_Payload):
+class RoomUpdate(_Payload, frozen=True):
     room_id: Id
     title: Title | None = None
     # UNSET (absent) leaves the password alone; null removes it; a string sets it.
-    password: Password | None | msgspec.UnsetType = msgspec.UNSET
+    password: Password | msgspec.UnsetType | None = msgspec.UNSET
     board_locked: bool | None = None
     host: Id | None = None  # extension: hand the host role to this member
 
 
-class RoomKick(_Payload):
+class RoomKick(_Payload, frozen=True):
     room_id: Id
     member_id: Id
 
 
-class RoomAttach(_Payload):
+class RoomAttach(_Payload, frozen=True):
     ticket: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class ChatSend(_Payload):
+class ChatSend(_Payload, frozen=True):
     room_id: Id
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CHAT_TEXT)]
     to: Id | None = None
 
 
-class BoardOpSend(_Payload):
+class BoardOpSend(_Payload, frozen=True):
     room_id: Id
     op: Op
 
 
-class BoardCursor(_Payload):
+class BoardCursor(_Payload, frozen=True):
     room_id: Id
     x: Coord
     y: Coord
@@ -248,9 +249,9 @@ class BoardCursor(_Payload):
 
 class RtcCandidate(msgspec.Struct, frozen=True, omit_defaults=True):
     candidate: Annotated[str, msgspec.Meta(max_length=4096)]
-    sdpMid: Annotated[str, msgspec.Meta(max_length=256)] | None = None  # noqa: N815
-    sdpMLineIndex: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None  # noqa: N815
-    usernameFragment: Annotated[str, msgspec.Meta(max_length=256)] | None = None  # noqa: N815
+    sdpMid: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    sdpMLineIndex: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None
+    usernameFragment: Annotated[str, msgspec.Meta(max_length=256)] | None = None
 
 
 class RtcData(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -259,13 +260,13 @@ class RtcData(msgspec.Struct, frozen=True, omit_defaults=True):
     candidate: RtcCandidate | None = None
 
 
-class RtcSignal(_Payload):
+class RtcSignal(_Payload, frozen=True):
     room_id: Id
     to: Id
     data: RtcData
 
 
-class ServerAnnounce(_Payload):
+class ServerAnnounce(_Payload, frozen=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ANNOUNCEMENT)]
 
 

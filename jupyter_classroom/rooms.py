@@ -141,7 +141,9 @@ class Rooms:
         room = await self._room(room_id)
         member = await self.store.get_member(room_id, member_id) if member_id else None
         if member is None or sid not in member.sockets:
-            raise ProtocolError(ErrorCode.NOT_MEMBER, "you are not a member of this room; join it first")
+            raise ProtocolError(
+                ErrorCode.NOT_MEMBER, "you are not a member of this room; join it first"
+            )
         return room
 
     async def require_host(self, room_id: str, member_id: str | None, sid: str) -> RoomRecord:
@@ -159,7 +161,9 @@ class Rooms:
         self._check_title(req.title)
         rooms = [room async for room in self.store.iter_rooms()]
         if len(rooms) >= self.limits.max_rooms:
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "this server has as many rooms as it allows")
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, "this server has as many rooms as it allows"
+            )
         if sum(1 for room in rooms if room.owner == who.user) >= self.limits.max_rooms_per_user:
             raise ProtocolError(
                 ErrorCode.RATE_LIMITED,
@@ -329,7 +333,9 @@ class Rooms:
             if req.host is not None and req.host != room.host_id:
                 new_host = next((m for m in members if m.id == req.host and m.present), None)
                 if new_host is None:
-                    raise ProtocolError(ErrorCode.NOT_FOUND, "the new host must be a present member")
+                    raise ProtocolError(
+                        ErrorCode.NOT_FOUND, "the new host must be a present member"
+                    )
                 old_host = next(m for m in members if m.id == room.host_id)
                 room.host_id = new_host.id
                 changed_roles = [member_info(old_host, room), member_info(new_host, room)]
@@ -344,7 +350,9 @@ class Rooms:
     async def kick(self, member_id: str | None, sid: str, req: p.RoomKick) -> Departure:
         room = await self.require_host(req.room_id, member_id, sid)
         if req.member_id == member_id:
-            raise ProtocolError(ErrorCode.BAD_REQUEST, "the host cannot kick themself; use room:leave")
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "the host cannot kick themself; use room:leave"
+            )
         async with self.store.room_lock(room.id):
             target = await self.store.get_member(room.id, req.member_id)
             if target is None:
@@ -363,13 +371,13 @@ class Rooms:
     # ---------------------------------------------------------------------------------------
     # chat and board
 
-    async def chat(
-        self, member_id: str | None, sid: str, req: p.ChatSend
-    ) -> dict[str, Any]:
+    async def chat(self, member_id: str | None, sid: str, req: p.ChatSend) -> dict[str, Any]:
         await self.require_member(req.room_id, member_id, sid)
         assert member_id is not None
         if len(req.text) > self.limits.chat_text:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"messages are at most {self.limits.chat_text} characters")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"messages are at most {self.limits.chat_text} characters"
+            )
         if not req.text.strip():
             raise ProtocolError(ErrorCode.BAD_REQUEST, "the message is empty")
         sender = await self.store.get_member(req.room_id, member_id)
@@ -395,21 +403,31 @@ class Rooms:
             raise ProtocolError(ErrorCode.FORBIDDEN, "the host has locked the board")
         op = req.op
         if isinstance(op, (p.StrokeOp, p.ExtendOp)) and len(op.points) > self.limits.points:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"an op holds at most {self.limits.points} points")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"an op holds at most {self.limits.points} points"
+            )
         if isinstance(op, p.ImageOp) and len(op.src) > self.limits.image_src:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"images are at most {self.limits.image_src} bytes")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"images are at most {self.limits.image_src} bytes"
+            )
         if isinstance(op, p.ClearOp) and not is_host:
             raise ProtocolError(ErrorCode.FORBIDDEN, "only the host may clear the board")
         if isinstance(op, (p.ExtendOp, p.EraseOp, p.UndoOp)):
             target = await self.store.op_meta(req.room_id, op.target)
             if target is None:
-                raise ProtocolError(ErrorCode.NOT_FOUND, f"there is no op {op.target!r} on this board")
-            if isinstance(op, p.ExtendOp) and (target.type != "stroke" or target.author != member_id):
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND, f"there is no op {op.target!r} on this board"
+                )
+            if isinstance(op, p.ExtendOp) and (
+                target.type != "stroke" or target.author != member_id
+            ):
                 raise ProtocolError(ErrorCode.FORBIDDEN, "you can only extend your own strokes")
             if isinstance(op, p.UndoOp) and target.author != member_id and not is_host:
                 raise ProtocolError(ErrorCode.FORBIDDEN, "you can only undo your own ops")
             if target.type == "extend":
-                raise ProtocolError(ErrorCode.BAD_REQUEST, "target the stroke, not one of its extends")
+                raise ProtocolError(
+                    ErrorCode.BAD_REQUEST, "target the stroke, not one of its extends"
+                )
         if not isinstance(op, p.ExtendOp):
             if await self.store.board_size(req.room_id) >= self.limits.max_board_ops:
                 raise ProtocolError(
@@ -423,6 +441,8 @@ class Rooms:
 
     def _check_title(self, title: str) -> None:
         if len(title) > self.limits.title:
-            raise ProtocolError(ErrorCode.TOO_LARGE, f"titles are at most {self.limits.title} characters")
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"titles are at most {self.limits.title} characters"
+            )
         if not title.strip():
             raise ProtocolError(ErrorCode.BAD_REQUEST, "the title is empty")

@@ -35,7 +35,9 @@ def jp_server_config(classroom_config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server(jp_serverapp: Any, http_server_client: Any, jp_http_port: int, jp_base_url: str) -> ServerInfo:
+def server(
+    jp_serverapp: Any, http_server_client: Any, jp_http_port: int, jp_base_url: str
+) -> ServerInfo:
     app = jp_serverapp.extension_manager.extension_apps["jupyter_classroom"]
     (classroom,) = app
     return ServerInfo(

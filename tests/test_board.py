@@ -6,7 +6,14 @@ import pytest
 
 
 def stroke(op_id: str, *points: tuple[float, float], color: str = "#ff0000") -> dict:
-    return {"type": "stroke", "id": op_id, "points": [list(p) for p in points], "color": color, "width": 3, "tool": "pen"}
+    return {
+        "type": "stroke",
+        "id": op_id,
+        "points": [list(p) for p in points],
+        "color": color,
+        "width": 3,
+        "tool": "pen",
+    }
 
 
 async def two_in_a_room(connect):
@@ -35,8 +42,27 @@ async def test_every_op_kind_is_accepted(connect):
     ops = [
         stroke("s1", (0, 0)),
         {"type": "extend", "id": "e1", "target": "s1", "points": [[1, 1], [2, 2]]},
-        {"type": "shape", "id": "sh", "shape": "arrow", "x1": 0, "y1": 0, "x2": 10, "y2": 10, "color": "#000000", "width": 2, "fill": None},
-        {"type": "text", "id": "t", "x": 5, "y": 5, "text": "<b>x</b>", "color": "#000000", "size": 16},
+        {
+            "type": "shape",
+            "id": "sh",
+            "shape": "arrow",
+            "x1": 0,
+            "y1": 0,
+            "x2": 10,
+            "y2": 10,
+            "color": "#000000",
+            "width": 2,
+            "fill": None,
+        },
+        {
+            "type": "text",
+            "id": "t",
+            "x": 5,
+            "y": 5,
+            "text": "<b>x</b>",
+            "color": "#000000",
+            "size": 16,
+        },
         {"type": "image", "id": "i", "x": 0, "y": 0, "w": 10, "h": 10, "src": png},
         {"type": "erase", "id": "er", "target": "t"},
         {"type": "undo", "id": "u", "target": "er"},
@@ -85,15 +111,25 @@ async def test_since_older_than_the_log_gets_the_whole_board(connect, classroom_
 async def test_outsider_cannot_draw(connect):
     alice, _, room_id = await two_in_a_room(connect)
     outsider = await connect("mallory")
-    assert await outsider.error("board:op", {"room_id": room_id, "op": stroke("x", (1, 1))}) == "not_member"
-    assert await outsider.error("board:op", {"room_id": "nosuchroom", "op": stroke("x", (1, 1))}) == "not_found"
-    assert (await alice.ok("board:op", {"room_id": room_id, "op": stroke("s1", (0, 0))}))["seq"] == 1
+    assert (
+        await outsider.error("board:op", {"room_id": room_id, "op": stroke("x", (1, 1))})
+        == "not_member"
+    )
+    assert (
+        await outsider.error("board:op", {"room_id": "nosuchroom", "op": stroke("x", (1, 1))})
+        == "not_found"
+    )
+    assert (await alice.ok("board:op", {"room_id": room_id, "op": stroke("s1", (0, 0))}))[
+        "seq"
+    ] == 1
 
 
 async def test_board_lock(connect):
     alice, bob, room_id = await two_in_a_room(connect)
     await alice.ok("room:update", {"room_id": room_id, "board_locked": True})
-    assert await bob.error("board:op", {"room_id": room_id, "op": stroke("b", (1, 1))}) == "forbidden"
+    assert (
+        await bob.error("board:op", {"room_id": room_id, "op": stroke("b", (1, 1))}) == "forbidden"
+    )
     assert (await alice.ok("board:op", {"room_id": room_id, "op": stroke("a", (1, 1))}))["seq"] == 1
     await alice.ok("room:update", {"room_id": room_id, "board_locked": False})
     assert (await bob.ok("board:op", {"room_id": room_id, "op": stroke("b", (1, 1))}))["seq"] == 2
@@ -106,12 +142,19 @@ async def test_op_rules(connect):
     send = lambda peer, op: peer.error("board:op", {"room_id": room_id, "op": op})  # noqa: E731
     assert await send(bob, stroke("a", (2, 2))) == "conflict"
     assert await send(bob, {"type": "undo", "id": "u1", "target": "a"}) == "forbidden"
-    assert await send(bob, {"type": "extend", "id": "e1", "target": "a", "points": [[1, 1]]}) == "forbidden"
+    assert (
+        await send(bob, {"type": "extend", "id": "e1", "target": "a", "points": [[1, 1]]})
+        == "forbidden"
+    )
     assert await send(bob, {"type": "clear", "id": "c1"}) == "forbidden"
     assert await send(bob, {"type": "erase", "id": "x1", "target": "nosuch"}) == "not_found"
     # the host may undo anyone's op; anyone may erase an object
-    await alice.ok("board:op", {"room_id": room_id, "op": {"type": "undo", "id": "u2", "target": "b"}})
-    await bob.ok("board:op", {"room_id": room_id, "op": {"type": "erase", "id": "x2", "target": "a"}})
+    await alice.ok(
+        "board:op", {"room_id": room_id, "op": {"type": "undo", "id": "u2", "target": "b"}}
+    )
+    await bob.ok(
+        "board:op", {"room_id": room_id, "op": {"type": "erase", "id": "x2", "target": "a"}}
+    )
     await alice.ok("board:op", {"room_id": room_id, "op": {"type": "clear", "id": "c2"}})
 
 

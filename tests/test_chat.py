@@ -50,7 +50,10 @@ async def test_chat_errors(connect):
     alice, bob, carol, room_id, ids = await three_in_a_room(connect)
     outsider = await connect("mallory")
     assert await outsider.error("chat:send", {"room_id": room_id, "text": "hi"}) == "not_member"
-    assert await alice.error("chat:send", {"room_id": room_id, "text": "hi", "to": "mnobody"}) == "not_found"
+    assert (
+        await alice.error("chat:send", {"room_id": room_id, "text": "hi", "to": "mnobody"})
+        == "not_found"
+    )
     assert await alice.error("chat:send", {"room_id": room_id, "text": ""}) == "bad_request"
     assert await alice.error("chat:send", {"room_id": room_id, "text": "x" * 4001}) == "too_large"
     await alice.nothing("chat:message")
@@ -69,6 +72,9 @@ async def test_backlog_is_bounded(connect, classroom_config):
 async def test_chat_rate_limit(connect):
     alice = await connect("alice")
     room_id = (await alice.create("flood"))["room"]["id"]
-    codes = [(await alice.call("chat:send", {"room_id": room_id, "text": "spam"})).get("ok") for _ in range(40)]
+    codes = [
+        (await alice.call("chat:send", {"room_id": room_id, "text": "spam"})).get("ok")
+        for _ in range(40)
+    ]
     assert codes.count(True) < 40
     assert (await alice.error("chat:send", {"room_id": room_id, "text": "spam"})) == "rate_limited"

@@ -6,7 +6,16 @@ import asyncio
 
 import pytest
 
-ROOM_INFO_KEYS = {"id", "title", "host", "members", "locked", "board_locked", "created_at", "max_members"}
+ROOM_INFO_KEYS = {
+    "id",
+    "title",
+    "host",
+    "members",
+    "locked",
+    "board_locked",
+    "created_at",
+    "max_members",
+}
 MEMBER_KEYS = {"id", "name", "color", "role"}
 
 
@@ -69,7 +78,10 @@ async def test_wrong_passwords_are_throttled(connect):
     alice, bob = await connect("alice"), await connect("bob")
     room_id = (await alice.create("guarded", password="right"))["room"]["id"]
     for _ in range(5):
-        assert await bob.error("room:join", {"room_id": room_id, "password": "guess"}) == "bad_password"
+        assert (
+            await bob.error("room:join", {"room_id": room_id, "password": "guess"})
+            == "bad_password"
+        )
     # the right password no longer helps until the lockout ends
     assert await bob.error("room:join", {"room_id": room_id, "password": "right"}) == "rate_limited"
 
@@ -90,7 +102,10 @@ async def test_update_by_host_and_not_by_member(connect):
     room_id = (await alice.create("before"))["room"]["id"]
     await bob.join(room_id)
     assert await bob.error("room:update", {"room_id": room_id, "title": "hijacked"}) == "forbidden"
-    ack = await alice.ok("room:update", {"room_id": room_id, "title": "after", "password": "new", "board_locked": True})
+    ack = await alice.ok(
+        "room:update",
+        {"room_id": room_id, "title": "after", "password": "new", "board_locked": True},
+    )
     assert ack["room"]["title"] == "after" and ack["room"]["locked"] and ack["room"]["board_locked"]
     updated = await bob.next("room:updated")
     assert updated == {"room": ack["room"]}
@@ -127,9 +142,14 @@ async def test_kick(connect):
     await alice.ok("chat:send", {"room_id": room_id, "text": "after the kick"})
     await carol.next("chat:message")
     assert bob.received["chat:message"] == []
-    assert await bob.error("board:op", {"room_id": room_id, "op": {"type": "clear", "id": "c1"}}) == "not_member"
+    assert (
+        await bob.error("board:op", {"room_id": room_id, "op": {"type": "clear", "id": "c1"}})
+        == "not_member"
+    )
     assert await bob.error("room:join", {"room_id": room_id}) == "forbidden"
-    assert await alice.error("room:kick", {"room_id": room_id, "member_id": "mnosuch"}) == "not_found"
+    assert (
+        await alice.error("room:kick", {"room_id": room_id, "member_id": "mnosuch"}) == "not_found"
+    )
 
 
 async def test_close(connect):

@@ -12,11 +12,20 @@ async def test_rtc_signal_reaches_only_its_target(connect):
     bob_id = (await bob.join(room_id))["you"]["id"]
     await carol.join(room_id)
     data = {"type": "offer", "sdp": "v=0\r\n"}
-    assert await alice.ok("rtc:signal", {"room_id": room_id, "to": bob_id, "data": data}) == {"ok": True}
+    assert await alice.ok("rtc:signal", {"room_id": room_id, "to": bob_id, "data": data}) == {
+        "ok": True
+    }
     assert await bob.next("rtc:signal") == {"room_id": room_id, "from": alice_id, "data": data}
     await carol.nothing("rtc:signal")
     await alice.nothing("rtc:signal", wait=0)
-    candidate = {"type": "candidate", "candidate": {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0}}
+    candidate = {
+        "type": "candidate",
+        "candidate": {
+            "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+        },
+    }
     await bob.ok("rtc:signal", {"room_id": room_id, "to": alice_id, "data": candidate})
     assert (await alice.next("rtc:signal"))["data"]["candidate"]["sdpMid"] == "0"
 
@@ -27,10 +36,24 @@ async def test_rtc_signal_refused_outside_the_room(connect):
     bob_id = (await bob.create("b"))["you"]["id"]  # bob is in another room
     other_room = (await outsider.create("c"))["room"]["id"]
     bye = {"type": "bye"}
-    assert await outsider.error("rtc:signal", {"room_id": room_a, "to": bob_id, "data": bye}) == "not_member"
-    assert await alice.error("rtc:signal", {"room_id": room_a, "to": bob_id, "data": bye}) == "not_found"
-    assert await alice.error("rtc:signal", {"room_id": other_room, "to": bob_id, "data": bye}) == "not_member"
-    assert await alice.error("rtc:signal", {"room_id": room_a, "to": bob_id, "data": {"type": "hello"}}) == "bad_request"
+    assert (
+        await outsider.error("rtc:signal", {"room_id": room_a, "to": bob_id, "data": bye})
+        == "not_member"
+    )
+    assert (
+        await alice.error("rtc:signal", {"room_id": room_a, "to": bob_id, "data": bye})
+        == "not_found"
+    )
+    assert (
+        await alice.error("rtc:signal", {"room_id": other_room, "to": bob_id, "data": bye})
+        == "not_member"
+    )
+    assert (
+        await alice.error(
+            "rtc:signal", {"room_id": room_a, "to": bob_id, "data": {"type": "hello"}}
+        )
+        == "bad_request"
+    )
     await bob.nothing("rtc:signal")
 
 
@@ -68,7 +91,9 @@ async def test_ticket_needs_membership(connect):
     assert await outsider.error("room:ticket", {"room_id": room_id}) == "not_member"
 
 
-@pytest.mark.parametrize("classroom_config", [{"ice_servers": [{"urls": "stun:stun.example.org"}], "max_publishers": 3}])
+@pytest.mark.parametrize(
+    "classroom_config", [{"ice_servers": [{"urls": "stun:stun.example.org"}], "max_publishers": 3}]
+)
 async def test_attach_carries_rtc_config(connect, classroom_config):
     alice, video = await connect("alice"), await connect("alice video")
     room_id = (await alice.create("ice"))["room"]["id"]

@@ -110,7 +110,9 @@ class Client:
     async def _list_rooms(self) -> list[dict[str, Any]]:
         return await self.connection.list_rooms()
 
-    async def _create_room(self, title: str, password: str | None = None, **kwargs: Any) -> RoomState:
+    async def _create_room(
+        self, title: str, password: str | None = None, **kwargs: Any
+    ) -> RoomState:
         room = await self.connection.create_room(title, password, **kwargs)
         self._room_id = room.id
         return room
@@ -123,7 +125,9 @@ class Client:
     async def _leave(self, room_id: str | None = None) -> None:
         await self.connection.leave(self._target(room_id))
 
-    async def _say(self, text: str, to: str | None = None, room_id: str | None = None) -> dict[str, Any]:
+    async def _say(
+        self, text: str, to: str | None = None, room_id: str | None = None
+    ) -> dict[str, Any]:
         return await self.connection.say(self._target(room_id), text, to)
 
     async def _op(self, op: dict[str, Any], room_id: str | None = None) -> int:
@@ -147,7 +151,9 @@ class Client:
         max_members: int | None = None,
     ) -> RoomState:  # fmt: skip
         """Create a room and enter it as its host."""
-        return self._call(self._create_room(title, password, listed=listed, max_members=max_members))
+        return self._call(
+            self._create_room(title, password, listed=listed, max_members=max_members)
+        )
 
     def join(self, room_id: str, password: str | None = None) -> RoomState:
         return self._call(self._join(room_id, password))
@@ -155,7 +161,9 @@ class Client:
     def leave(self, room_id: str | None = None) -> None:
         self._call(self._leave(room_id))
 
-    def say(self, text: str, to: str | None = None, *, room_id: str | None = None) -> dict[str, Any]:
+    def say(
+        self, text: str, to: str | None = None, *, room_id: str | None = None
+    ) -> dict[str, Any]:
         """Send a chat message to the room, or to one member (``to`` = member id)."""
         return self._call(self._say(text, to, room_id))
 

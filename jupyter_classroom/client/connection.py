@@ -13,7 +13,7 @@ import logging
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,6 +103,7 @@ class Connection:
         self._joining: set[str] = set()
         self._gap_timers: dict[str, asyncio.TimerHandle] = {}
         self._connected_once = False
+        self._tasks: set[asyncio.Future[None]] = set()
         self.sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_delay=0.5,
@@ -127,7 +128,9 @@ class Connection:
                 wait_timeout=self.timeout,
             )
         except socketio.exceptions.ConnectionError as exc:
-            raise ClassroomError("unauthorized", f"cannot connect to {self.origin}: {exc}") from None
+            raise ClassroomError(
+                "unauthorized", f"cannot connect to {self.origin}: {exc}"
+            ) from None
 
     async def close(self) -> None:
         for timer in self._gap_timers.values():
@@ -141,7 +144,7 @@ class Connection:
     async def _on_connect(self) -> None:
         if self._connected_once:  # a reconnect: catch up on every room we were in
             for room_id in list(self.rooms):
-                asyncio.ensure_future(self._resync(room_id))
+                self._spawn(self._resync(room_id))
         self._connected_once = True
         await self._notify("connect", {})
 
@@ -299,8 +302,14 @@ class Connection:
         if room.ahead and room.id not in self._joining:
             loop = asyncio.get_running_loop()
             self._gap_timers[room.id] = loop.call_later(
-                GAP_RESYNC_AFTER, lambda: asyncio.ensure_future(self._resync(room.id))
+                GAP_RESYNC_AFTER, lambda: self._spawn(self._resync(room.id))
             )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background task, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _forget(self, room_id: str) -> None:
         self.rooms.pop(room_id, None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
-import secrets
 import re
+import secrets
 import time
 from typing import Any
 from urllib.parse import unquote
@@ -52,7 +52,9 @@ class ClassroomApp(ExtensionApp):
         "older ones are folded into their strokes.",
     )
     max_message_size = Int(
-        p.MAX_FRAME, config=True, help="Largest websocket frame in bytes; a larger one closes that socket."
+        p.MAX_FRAME,
+        config=True,
+        help="Largest websocket frame in bytes; a larger one closes that socket.",
     )
     max_title = Int(p.MAX_TITLE, config=True, help="Longest room title.")
     max_chat_text = Int(p.MAX_CHAT_TEXT, config=True, help="Longest chat message.")
@@ -141,7 +143,10 @@ class ClassroomApp(ExtensionApp):
             chats_per_second=self.chats_per_second,
         )
         self.room_server = RoomServer(
-            self.rooms, options, jupyter_authenticator(self.kernel_user), max_message_size=self.max_message_size
+            self.rooms,
+            options,
+            jupyter_authenticator(self.kernel_user),
+            max_message_size=self.max_message_size,
         )
         self._sweeper: asyncio.Task[None] | None = None
         self.publish_environment()

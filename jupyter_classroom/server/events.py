@@ -22,7 +22,7 @@ from typing import Any
 import socketio
 
 from .. import protocol as p
-from ..protocol import Event, ErrorCode, ProtocolError, error_ack, ok_ack
+from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
 from .ratelimit import TokenBucket
 
@@ -337,7 +337,9 @@ class RoomServer:
             sender = member_channel(req.room_id, message["from"]["id"])
             await self._emit(Event.CHAT_MESSAGE, message, to=sender)
             if req.to != message["from"]["id"]:
-                await self._emit(Event.CHAT_MESSAGE, message, to=member_channel(req.room_id, req.to))
+                await self._emit(
+                    Event.CHAT_MESSAGE, message, to=member_channel(req.room_id, req.to)
+                )
         return ok_ack(message=message)
 
     async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
@@ -345,7 +347,10 @@ class RoomServer:
             raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending board ops too fast")
         board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req)
         await self._emit(
-            Event.BOARD_OP, {**board_op, "room_id": req.room_id}, to=room_channel(req.room_id), skip_sid=sid
+            Event.BOARD_OP,
+            {**board_op, "room_id": req.room_id},
+            to=room_channel(req.room_id),
+            skip_sid=sid,
         )
         return ok_ack(seq=board_op["seq"])
 
@@ -357,7 +362,12 @@ class RoomServer:
         member_id = session.rooms.get(req.room_id)
         if member_id is None:
             return
-        session.cursor_pending = {"room_id": req.room_id, "member_id": member_id, "x": req.x, "y": req.y}
+        session.cursor_pending = {
+            "room_id": req.room_id,
+            "member_id": member_id,
+            "x": req.x,
+            "y": req.y,
+        }
         wait = session.cursor_sent + CURSOR_INTERVAL - time.monotonic()
         if wait <= 0:
             await self._flush_cursor(sid)
@@ -375,7 +385,9 @@ class RoomServer:
         cursor, session.cursor_pending = session.cursor_pending, None
         session.cursor_sent = time.monotonic()
         if cursor["room_id"] in session.rooms:
-            await self._emit(Event.BOARD_CURSOR, cursor, to=room_channel(cursor["room_id"]), skip_sid=sid)
+            await self._emit(
+                Event.BOARD_CURSOR, cursor, to=room_channel(cursor["room_id"]), skip_sid=sid
+            )
 
     async def rtc_signal(self, sid: str, session: Session, req: p.RtcSignal) -> dict[str, Any]:
         member_id = session.rooms.get(req.room_id)
@@ -391,7 +403,9 @@ class RoomServer:
         )
         return ok_ack()
 
-    async def server_announce(self, sid: str, session: Session, req: p.ServerAnnounce) -> dict[str, Any]:
+    async def server_announce(
+        self, sid: str, session: Session, req: p.ServerAnnounce
+    ) -> dict[str, Any]:
         if not session.identity.admin:
             raise ProtocolError(ErrorCode.FORBIDDEN, "only server administrators may announce")
         announcement = {"text": req.text, "from": session.identity.name, "ts": utc_now()}

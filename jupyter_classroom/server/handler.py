@@ -18,9 +18,9 @@ from typing import Any
 import socketio
 from engineio.async_drivers.tornado import get_tornado_handler
 from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.utils import ensure_async
 
 from .events import Authenticate
@@ -32,7 +32,7 @@ SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 def make_handler(sio: socketio.AsyncServer) -> type[JupyterHandler]:
     engineio_handler: Any = get_tornado_handler(sio.eio)
 
-    class SocketIOHandler(WebSocketMixin, engineio_handler, JupyterHandler):  # type: ignore[misc]
+    class SocketIOHandler(WebSocketMixin, engineio_handler, JupyterHandler):
         auth_resource = AUTH_RESOURCE
 
         def set_default_headers(self) -> None:
@@ -40,7 +40,7 @@ def make_handler(sio: socketio.AsyncServer) -> type[JupyterHandler]:
 
         @allow_unauthenticated
         async def get(self, *args: Any, **kwargs: Any) -> None:
-            await super().get(*args, **kwargs)
+            await engineio_handler.get(self, *args, **kwargs)
 
     return SocketIOHandler
 

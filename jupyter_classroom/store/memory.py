@@ -78,7 +78,7 @@ class MemoryStore(Store):
     async def delete_room(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
 
-    async def iter_rooms(self) -> AsyncIterator[RoomRecord]:  # type: ignore[override]
+    async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
         for room in list(self._rooms.values()):
             yield room.record
 

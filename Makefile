@@ -1,0 +1,33 @@
+# The two commands of the README:
+#   make lab    set up .venv and run JupyterLab on notebooks/ with the classroom (in-memory store)
+#   make test   set up .venv and run every test
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PORT ?= 8888
+
+.PHONY: setup lab test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet hatchling hatch-jupyter-builder editables "jupyterlab>=4.2,<5"
+	$(PIP) install --quiet --no-build-isolation -e ".[test,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+lab: setup
+	$(VENV)/bin/jupyter lab --no-browser --allow-root --port=$(PORT) \
+		--ServerApp.root_dir=notebooks
+
+test: setup
+	$(PY) -m pytest -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check jupyter_classroom tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

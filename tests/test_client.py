@@ -1,0 +1,122 @@
+"""The Python client: its sync API on its own thread, its replica, and reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from jupyter_classroom import ClassroomError, Client, Connection
+
+
+def stroke(op_id: str, x: float) -> dict:
+    return {"type": "stroke", "id": op_id, "points": [[x, x]], "color": "#123456", "width": 2}
+
+
+async def in_thread(fn, *args, **kwargs):
+    """Run a blocking Client call off the loop that serves Jupyter in this test."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+async def test_sync_client_create_join_chat_draw(server):
+    teacher = await in_thread(Client, server.url, server.kernel_token, name="teacher")
+    student = await in_thread(Client, server.url, server.kernel_token, name="student")
+    try:
+        heard: list[dict] = []
+        student.on("chat:message", heard.append)
+        room = await in_thread(teacher.create_room, "Sync room", "pw")
+        assert [r["title"] for r in await in_thread(student.list_rooms)] == ["Sync room"]
+        with pytest.raises(ClassroomError) as info:
+            await in_thread(student.join, room.id, "nope")
+        assert info.value.code == "bad_password"
+        joined = await in_thread(student.join, room.id, "pw")
+        assert joined.you["role"] == "member" and not joined.is_host
+        await in_thread(teacher.say, "welcome")
+        assert await in_thread(teacher.op, stroke("t1", 10)) == 1
+        await wait_for(lambda: len(student.room.ops) == 1 and heard)
+        assert heard[0]["text"] == "welcome" and student.room.ops[0]["op"]["id"] == "t1"
+        await wait_for(lambda: len(teacher.room.members) == 2)
+        await in_thread(student.leave)
+        await wait_for(lambda: len(teacher.room.members) == 1)
+    finally:
+        await in_thread(teacher.close)
+        await in_thread(student.close)
+
+
+async def test_async_facade(server):
+    client = await in_thread(Client, server.url, server.kernel_token, name="async")
+    try:
+        room = await client.aio.create_room("Async room")
+        assert room.is_host
+        assert (await client.aio.say("from a coroutine"))["text"] == "from a coroutine"
+    finally:
+        await in_thread(client.close)
+
+
+async def test_client_without_server_says_what_to_do(monkeypatch):
+    monkeypatch.delenv("JUPYTER_CLASSROOM_URL", raising=False)
+    with pytest.raises(ClassroomError, match="JUPYTER_CLASSROOM_URL"):
+        Connection()
+
+
+async def test_reconnect_loses_and_duplicates_nothing(server, connect):
+    drawer = await connect("drawer")
+    room_id = (await drawer.create("resync"))["room"]["id"]
+    watcher = Connection(server.url, server.kernel_token, name="watcher")
+    await watcher.connect()
+    try:
+        await watcher.join(room_id)
+        for i in range(10):
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+        await wait_for(lambda: watcher.rooms[room_id].seq == 10)
+        # the watcher's websocket drops (as on a network fault); ops go on while it is away
+        sio = server.app.room_server.sio
+        (sid,) = [
+            s
+            for s, sess in server.app.room_server.sessions.items()
+            if sess.identity.name == "watcher"
+        ]
+        sio.get_environ(sid)["tornado.handler"].close()
+        await wait_for(lambda: not watcher.connected)
+        for i in range(10, 25):
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+        await wait_for(lambda: watcher.connected and watcher.rooms[room_id].seq == 25)
+        for i in range(25, 30):
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+        await wait_for(lambda: watcher.rooms[room_id].seq == 30)
+        ops = watcher.rooms[room_id].ops
+        assert [o["seq"] for o in ops] == list(range(1, 31))
+        assert [o["op"]["id"] for o in ops] == [f"a{i}" for i in range(30)]
+    finally:
+        await watcher.close()
+
+
+async def test_ops_arriving_out_of_order_are_applied_in_seq_order(server, connect):
+    alice = Connection(server.url, server.kernel_token, name="alice")
+    await alice.connect()
+    bob = await connect("bob")
+    try:
+        room = await alice.create_room("ordering")
+        await bob.join(room.id)
+        applied: list[int] = []
+        alice.on("board:op", lambda op: applied.append(op["seq"]))
+        # both draw at once: seq order on alice's replica must have no gap and no repeat
+        await asyncio.gather(
+            *(alice.op(room.id, stroke(f"a{i}", i)) for i in range(15)),
+            *(
+                bob.ok("board:op", {"room_id": room.id, "op": stroke(f"b{i}", i)})
+                for i in range(15)
+            ),
+        )
+        await wait_for(lambda: alice.rooms[room.id].seq == 30)
+        assert [o["seq"] for o in alice.rooms[room.id].ops] == list(range(1, 31))
+    finally:
+        await alice.close()
