@@ -272,7 +272,7 @@ class Rooms:
         await self.require_member(room_id, member_id, sid)
         assert member_id is not None
         async with self.store.room_lock(room_id):
-            return await self._depart(room_id, member_id, "left", all_sockets=True)
+            return await self._depart(room_id, member_id, "left")
 
     async def socket_gone(self, room_id: str, member_id: str, sid: str) -> Departure | None:
         """A socket disconnected: the member departs when it was the member's last socket."""
@@ -284,11 +284,9 @@ class Rooms:
                 member.sockets.discard(sid)
                 await self.store.save_member(room_id, member)
                 return None
-            return await self._depart(room_id, member_id, "disconnected", all_sockets=True)
+            return await self._depart(room_id, member_id, "disconnected")
 
-    async def _depart(
-        self, room_id: str, member_id: str, reason: str, all_sockets: bool
-    ) -> Departure:
+    async def _depart(self, room_id: str, member_id: str, reason: str) -> Departure:
         """Take a member out of the room (under the room lock); hand the host role on."""
         room = await self._room(room_id)
         members = await self.store.get_members(room_id)
@@ -359,7 +357,7 @@ class Rooms:
                 raise ProtocolError(ErrorCode.NOT_FOUND, "no such member in this room")
             room.banned.add(target.id)
             await self.store.save_room(room)
-            return await self._depart(room.id, target.id, "kicked", all_sockets=True)
+            return await self._depart(room.id, target.id, "kicked")
 
     async def close(self, member_id: str | None, sid: str, room_id: str) -> Closed:
         await self.require_host(room_id, member_id, sid)

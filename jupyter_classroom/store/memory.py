@@ -164,6 +164,8 @@ class MemoryStore(Store):
 
     async def add_join_failure(self, user: str, room_id: str, window: float) -> int:
         now = time.monotonic()
+        if len(self._failures) > 10_000:  # forget expired entries so the table stays bounded
+            self._failures = {k: v for k, v in self._failures.items() if v[1] > now}
         count, expires = self._failures.get((user, room_id), (0, 0.0))
         if expires <= now:
             count, expires = 0, now + window
