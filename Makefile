@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet hatchling hatch-jupyter-builder editables "jupyterlab>=4.2,<5"
-	$(PIP) install --quiet --no-build-isolation -e ".[test,dev]"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PIP) install --quiet --no-build-isolation -e ".[test,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -24,6 +24,7 @@ lab: setup
 
 test: setup
 	$(PY) -m pytest -p no:cacheprovider
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
 
 lint: setup
 	$(VENV)/bin/ruff check jupyter_classroom tests

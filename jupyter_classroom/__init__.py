@@ -7,7 +7,16 @@ from typing import Any
 from ._version import __version__
 from .client import ClassroomError, Client, Connection
 
-__all__ = ["ClassroomError", "Client", "Connection", "__version__"]
+__all__ = ["Classroom", "ClassroomError", "Client", "Connection", "Lobby", "Whiteboard", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # The widgets import ipywidgets and ipycanvas: only load them when asked for.
+    if name in ("Classroom", "Lobby", "Whiteboard", "Chat", "Participants", "Video"):
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(name)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -1,0 +1,121 @@
+"""The chat panel: history with names, colours and times; room and direct messages."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ipywidgets import HTML, Button, Dropdown, HBox, Layout, Text, VBox
+
+from ..client import Client
+from ..protocol import Event
+from ._runtime import describe, submit
+
+SHOWN = 200  # messages kept on screen
+EVERYONE = ""
+
+
+def _time(ts: str) -> str:
+    return ts[11:16] if len(ts) >= 16 else ""
+
+
+class Chat(VBox):
+    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+        self.client = client
+        self.room_id = room_id
+        self.history = HTML(
+            layout=Layout(height="220px", overflow_y="auto", border="1px solid #ddd", padding="4px")
+        )
+        self.text = Text(placeholder="Message", layout=Layout(flex="1"))
+        self.to = Dropdown(
+            options=[("Everyone", EVERYONE)], value=EVERYONE, layout=Layout(width="140px")
+        )
+        self.send_button = Button(
+            description="Send", icon="paper-plane", layout=Layout(width="80px")
+        )
+        self.status = HTML()
+        self.send_button.on_click(lambda _: self.post())
+        self._lines: list[str] = []
+        room = client.connection.rooms.get(room_id)
+        for message in room.chat if room else []:
+            self._lines.append(self._format(message))
+        self._listeners = [
+            (Event.CHAT_MESSAGE, self._on_message),
+            (Event.SERVER_ANNOUNCEMENT, self._on_announcement),
+            (Event.ROOM_MEMBER_JOINED, self._on_members),
+            (Event.ROOM_MEMBER_LEFT, self._on_members),
+            ("resync", self._on_members),
+        ]
+        for event, listener in self._listeners:
+            client.on(event, listener)
+        super().__init__(
+            [self.history, HBox([self.to, self.text, self.send_button]), self.status], **kwargs
+        )
+        self.add_class("jc-chat")
+        self._render()
+        self._on_members({"room_id": room_id})
+
+    def _name_and_color(self, member_id: str) -> tuple[str, str]:
+        room = self.client.connection.rooms.get(self.room_id)
+        member = room.members.get(member_id) if room else None
+        return (member["name"], member["color"]) if member else ("someone", "#555555")
+
+    def _format(self, message: dict[str, Any]) -> str:
+        _, color = self._name_and_color(message["from"]["id"])
+        sender = html.escape(message["from"]["name"])
+        direct = ""
+        if message["to"] is not None:
+            target, _ = self._name_and_color(message["to"])
+            direct = f" <i>to {html.escape(target)}</i>"
+        return (
+            f'<div class="jc-chat-message"><small style="color:#888">{_time(message["ts"])}</small> '
+            f'<b style="color:{color}">{sender}</b>{direct}: {html.escape(message["text"])}</div>'
+        )
+
+    def _render(self) -> None:
+        self._lines = self._lines[-SHOWN:]
+        self.history.value = "".join(self._lines)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("room_id") == self.room_id:
+            self._lines.append(self._format(message))
+            self._render()
+
+    def _on_announcement(self, data: dict[str, Any]) -> None:
+        self._lines.append(
+            f'<div class="jc-chat-announcement" style="background:#fff3cd"><small>{_time(data["ts"])}</small> '
+            f"<b>Announcement from {html.escape(data['from'])}</b>: {html.escape(data['text'])}</div>"
+        )
+        self._render()
+
+    def _on_members(self, data: dict[str, Any]) -> None:
+        room = self.client.connection.rooms.get(self.room_id)
+        if data.get("room_id") != self.room_id or room is None:
+            return
+        others = [(m["name"], m["id"]) for m in room.members.values() if m["id"] != room.you["id"]]
+        options = [("Everyone", EVERYONE), *sorted(others)]
+        current = self.to.value if self.to.value in {value for _, value in options} else EVERYONE
+        self.to.options = options
+        self.to.value = current
+
+    def post(self, text: str | None = None, to: str | None = None) -> None:
+        """Send the typed message (or ``text``) to the room or the chosen member."""
+        text = self.text.value if text is None else text
+        if not text.strip():
+            return
+        recipient = to if to is not None else (self.to.value or None)
+        self.text.value = ""
+        self.status.value = ""
+
+        def refused(error: BaseException) -> None:
+            self.status.value = html.escape(describe(error))
+            self.text.value = text
+
+        submit(
+            self.client, self.client.connection.say(self.room_id, text, recipient), on_error=refused
+        )
+
+    def close(self) -> None:
+        for event, listener in self._listeners:
+            self.client.connection.off(event, listener)
+        super().close()

@@ -1,0 +1,29 @@
+/**
+ * JupyterLab / Notebook 7 plugin registering the `jupyter-classroom` widget
+ * module with the ipywidgets manager.
+ */
+import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+
+import { MODULE_NAME, MODULE_VERSION } from './version';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-classroom:plugin',
+  description: 'Video (WebRTC) view for jupyter_classroom widgets.',
+  requires: [IJupyterWidgetRegistry],
+  autoStart: true,
+  activate: (_app: JupyterFrontEnd, registry: IJupyterWidgetRegistry): void => {
+    registry.registerWidget({
+      name: MODULE_NAME,
+      version: MODULE_VERSION,
+      // Loaded on first use: socket.io and WebRTC code stay out of startup.
+      exports: async () => {
+        const { VideoModel, VideoView } = await import('./video');
+        return { VideoModel, VideoView };
+      }
+    });
+  }
+};
+
+export default plugin;
+export { MODULE_NAME, MODULE_VERSION };

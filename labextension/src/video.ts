@@ -1,0 +1,769 @@
+/**
+ * The `Video` widget: model and view.
+ *
+ * The view gets a one-time ticket from the kernel's room client over the
+ * widget's comm, then opens its own socket.io connection and `room:attach`es
+ * with it, acting as the same member as the kernel. Signaling therefore never
+ * waits on a busy kernel. Media flows peer to peer (a full mesh, see mesh.ts).
+ */
+import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { io, Socket } from 'socket.io-client';
+
+import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
+import { SignalData } from './negotiation';
+import { MODULE_NAME, MODULE_VERSION } from './version';
+
+/** A room member as in protocol.md. */
+export interface Member {
+  id: string;
+  name: string;
+  color?: string;
+  role?: string;
+}
+
+interface AttachAck {
+  ok: boolean;
+  room?: { id: string; title?: string };
+  you?: Member;
+  members?: Member[];
+  rtc?: { ice_servers?: RTCIceServer[]; max_publishers?: number };
+  error?: { code: string; message: string };
+}
+
+type TicketReply =
+  | { type: 'ticket'; ticket: string; request_id?: string }
+  | { type: 'ticket_error'; message: string; request_id?: string };
+
+const TICKET_TIMEOUT_MS = 15000;
+
+/** Statuses that describe the media situation rather than a transition. */
+const STEADY_CODES = new Set([
+  'publishing',
+  'denied',
+  'no-device',
+  'busy',
+  'unsupported',
+  'media-error',
+  'over-capacity'
+]);
+const ACK_TIMEOUT_MS = 15000;
+
+export class VideoModel extends DOMWidgetModel {
+  defaults() {
+    return {
+      ...super.defaults(),
+      _model_name: VideoModel.model_name,
+      _model_module: VideoModel.model_module,
+      _model_module_version: VideoModel.model_module_version,
+      _view_name: VideoModel.view_name,
+      _view_module: VideoModel.view_module,
+      _view_module_version: VideoModel.view_module_version,
+      room_id: '',
+      member_id: '',
+      socket_path: ''
+    };
+  }
+
+  static serializers: ISerializers = {
+    ...DOMWidgetModel.serializers
+  };
+
+  static model_name = 'VideoModel';
+  static model_module = MODULE_NAME;
+  static model_module_version = MODULE_VERSION;
+  static view_name = 'VideoView';
+  static view_module = MODULE_NAME;
+  static view_module_version = MODULE_VERSION;
+}
+
+/** Which view of a model owns the camera and the attached socket. */
+const activeViews = new WeakMap<DOMWidgetModel, VideoView>();
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    return err.message;
+  }
+  return String(err);
+}
+
+function errorName(err: unknown): string {
+  return (err as { name?: string } | null)?.name ?? '';
+}
+
+export class VideoView extends DOMWidgetView {
+  render(): void {
+    this.el.classList.add('jc-video');
+    this.el.dataset.publishing = 'false';
+    this.el.dataset.attached = 'false';
+
+    this._statusEl = document.createElement('div');
+    this._statusEl.className = 'jc-video-status';
+    this._statusEl.setAttribute('role', 'status');
+
+    const toolbar = document.createElement('div');
+    toolbar.className = 'jc-video-toolbar';
+    this._muteBtn = this._button('jc-video-mute', 'Mute', () => this._toggleMute());
+    this._cameraBtn = this._button('jc-video-camera', 'Camera off', () => void this._toggleCamera());
+    this._shareBtn = this._button('jc-video-share', 'Share screen', () => void this._toggleShare());
+    toolbar.append(this._muteBtn, this._cameraBtn, this._shareBtn);
+
+    this._grid = document.createElement('div');
+    this._grid.className = 'jc-video-grid';
+
+    this._localEl = document.createElement('div');
+    this._localEl.className = 'jc-video-box jc-video-local';
+    this._localVideo = document.createElement('video');
+    this._localVideo.muted = true;
+    this._localVideo.autoplay = true;
+    this._localVideo.playsInline = true;
+    const localLabel = document.createElement('div');
+    localLabel.className = 'jc-video-name';
+    localLabel.textContent = 'You';
+    this._localEl.append(this._localVideo, localLabel);
+    this._grid.append(this._localEl);
+
+    this.el.append(toolbar, this._grid, this._statusEl);
+    this._updateButtons();
+
+    if (activeViews.has(this.model) && activeViews.get(this.model) !== this) {
+      this._setStatus('secondary', 'Video is running in another view of this widget.');
+      return;
+    }
+    activeViews.set(this.model, this);
+
+    this._onCustomMsg = this._onCustomMsg.bind(this);
+    this.model.on('msg:custom', this._onCustomMsg);
+    // The kernel usually sets the three traits together: restart once.
+    this.listenTo(this.model, 'change:room_id change:member_id change:socket_path', () => {
+      clearTimeout(this._restartTimer);
+      this._restartTimer = setTimeout(() => !this._disposed && this._restart(), 0);
+    });
+    this._restart();
+  }
+
+  remove(): void {
+    this._disposed = true;
+    clearTimeout(this._restartTimer);
+    this.model.off('msg:custom', this._onCustomMsg);
+    if (activeViews.get(this.model) === this) {
+      activeViews.delete(this.model);
+    }
+    this._stopSession();
+    this._stopLocalMedia();
+    super.remove();
+  }
+
+  // --- session lifecycle ---------------------------------------------------
+
+  /** (Re)starts from scratch for the model's current room. */
+  private _restart(): void {
+    this._stopSession();
+    const roomId = this.model.get('room_id') as string;
+    const socketPath = this.model.get('socket_path') as string;
+    if (!roomId || !socketPath) {
+      this._setStatus('idle', 'Not in a room yet.');
+      return;
+    }
+    this._generation++;
+    this._connect(socketPath, this._generation);
+  }
+
+  private _connect(socketPath: string, generation: number): void {
+    const token = PageConfig.getToken();
+    const socket = io(window.location.origin, {
+      path: socketPath,
+      transports: ['websocket'],
+      ...(token ? { query: { token } } : {}),
+      reconnection: true,
+      reconnectionDelayMax: 10000
+    });
+    this._socket = socket;
+    this._setStatus('connecting', 'Connecting to the classroom…');
+
+    socket.on('connect', () => {
+      // Every (re)connection is a new socket: attach it with a fresh ticket.
+      void this._attach(socket, generation);
+    });
+    socket.on('disconnect', reason => {
+      this.el.dataset.attached = 'false';
+      if (this._isCurrent(socket, generation)) {
+        if (reason === 'io server disconnect') {
+          // The server dropped us on purpose; try again as a new socket.
+          setTimeout(() => this._isCurrent(socket, generation) && socket.connect(), 2000);
+        }
+        this._setStatus('reconnecting', 'Connection to the classroom lost; reconnecting…');
+      }
+    });
+    socket.on('connect_error', err => {
+      if (this._isCurrent(socket, generation)) {
+        this._setStatus('error', `Cannot reach the classroom server: ${describeError(err)}`);
+      }
+    });
+    socket.on('room:member_joined', (ev: { room_id: string; member: Member }) => {
+      if (this._inRoom(ev.room_id) && this._mesh) {
+        this._mesh.addMember(ev.member);
+      }
+    });
+    socket.on('room:member_left', (ev: { room_id: string; member_id: string; reason: string }) => {
+      if (!this._inRoom(ev.room_id)) {
+        return;
+      }
+      if (ev.member_id === this._localId) {
+        this._endSession(
+          ev.reason === 'kicked'
+            ? 'You were removed from the room.'
+            : ev.reason === 'disconnected'
+              ? "Your kernel's room connection ended; run the cell again to rejoin."
+              : 'You left the room.'
+        );
+        return;
+      }
+      this._mesh?.removeMember(ev.member_id);
+    });
+    socket.on('room:closed', (ev: { room_id: string; reason?: string }) => {
+      if (this._inRoom(ev.room_id)) {
+        this._endSession('The room was closed.');
+      }
+    });
+    socket.on('rtc:signal', (ev: { room_id: string; from: string; data: SignalData }) => {
+      if (this._inRoom(ev.room_id) && this._mesh && ev.data && typeof ev.data.type === 'string') {
+        void this._mesh.handleSignal(ev.from, ev.data);
+      }
+    });
+  }
+
+  private async _attach(socket: Socket, generation: number): Promise<void> {
+    this._setStatus('attaching', 'Joining the video…');
+    let ack: AttachAck | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let ticket: string;
+      try {
+        ticket = await this._requestTicket(() => this._isCurrent(socket, generation) && socket.connected);
+      } catch (err) {
+        if (this._isCurrent(socket, generation) && socket.connected) {
+          this._setStatus('error', `Could not get a video ticket: ${describeError(err)}`);
+        }
+        return;
+      }
+      if (!this._isCurrent(socket, generation) || !socket.connected) {
+        return;
+      }
+      try {
+        ack = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:attach', { ticket })) as AttachAck;
+      } catch (err) {
+        ack = { ok: false, error: { code: 'timeout', message: describeError(err) } };
+      }
+      if (!this._isCurrent(socket, generation)) {
+        return;
+      }
+      if (ack?.ok) {
+        break;
+      }
+      const code = ack?.error?.code ?? '';
+      // A ticket can be consumed by a concurrent request or expire: retry.
+      if (!['unauthorized', 'not_found', 'timeout', 'internal', 'rate_limited'].includes(code)) {
+        break;
+      }
+      await new Promise(resolve => setTimeout(resolve, 500 * (attempt + 1)));
+    }
+    if (!ack?.ok || !ack.you || !ack.room) {
+      const message = ack?.error?.message ?? 'unexpected reply';
+      this._setStatus('error', `Could not join the video: ${message}`);
+      return;
+    }
+    this.el.dataset.attached = 'true';
+    this._onAttached(socket, ack as Required<Pick<AttachAck, 'room' | 'you'>> & AttachAck);
+  }
+
+  private _onAttached(socket: Socket, ack: AttachAck & { room: { id: string }; you: Member }): void {
+    const roomId = ack.room.id;
+    const members = ack.members ?? [];
+    const iceServers = ack.rtc?.ice_servers ?? [];
+    const maxPublishers = ack.rtc?.max_publishers ?? DEFAULT_MAX_PUBLISHERS;
+
+    if (this._mesh && this._localId === ack.you.id && this._roomId === roomId) {
+      // Re-attached after a reconnect: keep live connections, fix membership.
+      this._mesh.syncMembers(members);
+      const [code, message] = this._steadyStatus ?? ['connected', 'Connected.'];
+      this._setStatus(code, message);
+      return;
+    }
+    this._mesh?.dispose();
+    this._clearRemoteTiles();
+    this._steadyStatus = null;
+    this._roomId = roomId;
+    this._localId = ack.you.id;
+    this._localEl.dataset.memberId = ack.you.id;
+
+    const mesh = new Mesh({
+      localId: ack.you.id,
+      createPeerConnection: () => new RTCPeerConnection({ iceServers }),
+      send: (to, data) => {
+        if (!socket.connected) {
+          return;
+        }
+        return socket
+          .timeout(ACK_TIMEOUT_MS)
+          .emitWithAck('rtc:signal', { room_id: roomId, to, data })
+          .then((res: { ok?: boolean; error?: { message?: string } } | undefined) => {
+            if (res && res.ok === false) {
+              console.warn('jupyter-classroom: rtc:signal refused', res.error);
+            }
+          });
+      }
+    });
+    this._mesh = mesh;
+    mesh.peerAdded.connect(({ remoteId, member }) => this._addTile(remoteId, member.name));
+    mesh.peerRemoved.connect(({ remoteId }) => this._removeTile(remoteId));
+    mesh.trackAdded.connect(({ remoteId, track, streams }) => this._onRemoteTrack(remoteId, track, streams));
+    mesh.connectionStateChanged.connect(({ remoteId, state }) => {
+      const tile = this._tiles.get(remoteId);
+      if (tile) {
+        tile.el.dataset.state = state;
+      }
+    });
+    mesh.errorOccurred.connect(({ remoteId, error, context }) =>
+      console.warn(`jupyter-classroom: WebRTC ${context} with ${remoteId} failed`, error)
+    );
+
+    const others = members.filter(m => m.id !== ack.you.id);
+    const publish = mayPublish(others.length, maxPublishers);
+    if (publish && this._localStream) {
+      mesh.publish(this._outStream!);
+    }
+    for (const member of others) {
+      mesh.addMember(member);
+    }
+    if (!publish) {
+      this._publishAllowed = false;
+      this._stopLocalMedia();
+      this._setStatus(
+        'over-capacity',
+        `Video is limited to ${maxPublishers} publishers and the room already has ${others.length} other ` +
+          'members: you are watching only (your camera and microphone are not sent).'
+      );
+      this._updateButtons();
+      return;
+    }
+    this._publishAllowed = true;
+    if (!this._localStream) {
+      void this._startLocalMedia(mesh);
+    } else {
+      this._setStatus('publishing', 'Connected: your camera and microphone are live.');
+    }
+  }
+
+  /** Closes peer connections and the socket, keeps the local camera. */
+  private _stopSession(): void {
+    this._generation++;
+    for (const cancel of Array.from(this._ticketCancels)) {
+      cancel();
+    }
+    this._mesh?.dispose();
+    this._mesh = null;
+    this._clearRemoteTiles();
+    if (this._socket) {
+      this._socket.removeAllListeners();
+      this._socket.disconnect();
+      this._socket = null;
+    }
+    this._roomId = '';
+    this._localId = '';
+    if (this.el) {
+      this.el.dataset.attached = 'false';
+    }
+  }
+
+  private _endSession(message: string): void {
+    this._stopSession();
+    this._stopLocalMedia();
+    this._setStatus('ended', message);
+  }
+
+  private _inRoom(roomId: string): boolean {
+    return !!this._roomId && roomId === this._roomId;
+  }
+
+  private _isCurrent(socket: Socket, generation: number): boolean {
+    return !this._disposed && this._socket === socket && this._generation === generation;
+  }
+
+  // --- ticket over the comm ----------------------------------------------
+
+  /**
+   * Asks the kernel for a ticket. Comm messages wait while a cell runs, so a
+   * slow answer is not an error: the request is repeated until the kernel
+   * answers or this connection is replaced.
+   */
+  private _requestTicket(stillWanted: () => boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const ids: string[] = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): void => {
+        clearTimeout(timer);
+        ids.forEach(id => this._ticketWaiters.delete(id));
+        this._ticketCancels.delete(cancel);
+      };
+      const cancel = (): void => {
+        finish();
+        reject(new Error('superseded'));
+      };
+      this._ticketCancels.add(cancel);
+      const waiter = (reply: TicketReply): void => {
+        finish();
+        if (reply.type === 'ticket' && reply.ticket) {
+          resolve(reply.ticket);
+        } else {
+          reject(new Error(reply.type === 'ticket_error' ? reply.message : 'bad reply'));
+        }
+      };
+      const ask = (): void => {
+        if (!stillWanted()) {
+          finish();
+          reject(new Error('superseded'));
+          return;
+        }
+        const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+        ids.push(id);
+        this._ticketWaiters.set(id, waiter);
+        this.send({ type: 'ticket_request', request_id: id });
+        timer = setTimeout(() => {
+          this._setStatus('waiting-kernel', 'Waiting for the kernel to answer (is a cell running?)…');
+          ask();
+        }, TICKET_TIMEOUT_MS);
+      };
+      ask();
+    });
+  }
+
+  private _onCustomMsg(msg: unknown): void {
+    const reply = msg as TicketReply | null;
+    if (!reply || (reply.type !== 'ticket' && reply.type !== 'ticket_error')) {
+      return;
+    }
+    // Replies echoing our request id go to that request; a kernel that does
+    // not echo ids answers the oldest pending request.
+    const waiter =
+      (reply.request_id && this._ticketWaiters.get(reply.request_id)) ||
+      (!reply.request_id ? this._ticketWaiters.values().next().value : undefined);
+    waiter?.(reply);
+  }
+
+  // --- local media ----------------------------------------------------------
+
+  private async _startLocalMedia(mesh: Mesh): Promise<void> {
+    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
+    if (!devices?.getUserMedia) {
+      this._receiveOnly(
+        'unsupported',
+        'This page cannot use the camera (it needs https or localhost): watching only.'
+      );
+      return;
+    }
+    this._setStatus('media', 'Asking for camera and microphone…');
+    let stream: MediaStream | null = null;
+    let lastError: unknown = null;
+    const attempts: MediaStreamConstraints[] = [
+      { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 } } },
+      { audio: true, video: false },
+      { audio: false, video: true }
+    ];
+    for (const constraints of attempts) {
+      try {
+        stream = await devices.getUserMedia(constraints);
+        break;
+      } catch (err) {
+        lastError = err;
+        // Only a missing device is worth a reduced retry.
+        if (!['NotFoundError', 'OverconstrainedError', 'NotReadableError'].includes(errorName(err))) {
+          break;
+        }
+      }
+    }
+    if (this._disposed || this._mesh !== mesh) {
+      stream?.getTracks().forEach(t => t.stop());
+      return;
+    }
+    if (!stream) {
+      const name = errorName(lastError);
+      if (name === 'NotAllowedError' || name === 'SecurityError') {
+        this._receiveOnly(
+          'denied',
+          'Camera and microphone access was denied: you joined receive-only and can still see and hear the others.'
+        );
+      } else if (name === 'NotFoundError' || name === 'OverconstrainedError') {
+        this._receiveOnly(
+          'no-device',
+          'No camera or microphone was found: you joined receive-only and can still see and hear the others.'
+        );
+      } else if (name === 'NotReadableError') {
+        this._receiveOnly(
+          'busy',
+          'The camera or microphone is in use by another application: you joined receive-only.'
+        );
+      } else {
+        this._receiveOnly('media-error', `Could not start the camera (${describeError(lastError)}): receive-only.`);
+      }
+      return;
+    }
+    this._localStream = stream;
+    this._cameraTrack = stream.getVideoTracks()[0] ?? null;
+    this._outStream = new MediaStream(stream.getTracks());
+    this._localVideo.srcObject = stream;
+    void this._localVideo.play().catch(() => undefined);
+    mesh.publish(this._outStream);
+    this.el.dataset.publishing = 'true';
+    const partial = !this._cameraTrack
+      ? ' (no camera found: audio only)'
+      : stream.getAudioTracks().length === 0
+        ? ' (no microphone found: video only)'
+        : '';
+    this._mediaMessage = `Connected: your camera and microphone are live${partial}.`;
+    this._setStatus('publishing', this._mediaMessage);
+    this._updateButtons();
+  }
+
+  private _receiveOnly(code: string, message: string): void {
+    this._mediaMessage = message;
+    this.el.dataset.publishing = 'false';
+    this._setStatus(code, message);
+    this._updateButtons();
+  }
+
+  private _stopLocalMedia(): void {
+    this._screenTrack?.stop();
+    this._screenTrack = null;
+    this._localStream?.getTracks().forEach(t => t.stop());
+    this._localStream = null;
+    this._cameraTrack = null;
+    this._outStream = null;
+    if (this._localVideo) {
+      this._localVideo.srcObject = null;
+    }
+    if (this.el) {
+      this.el.dataset.publishing = 'false';
+    }
+    if (this._muteBtn) {
+      this._updateButtons();
+    }
+  }
+
+  private _toggleMute(): void {
+    const tracks = this._localStream?.getAudioTracks() ?? [];
+    if (!tracks.length) {
+      return;
+    }
+    const muted = tracks[0].enabled;
+    tracks.forEach(t => (t.enabled = !muted));
+    this._updateButtons();
+  }
+
+  private async _toggleCamera(): Promise<void> {
+    if (!this._localStream && this._mesh && this._publishAllowed) {
+      // Receive-only after a denial: let the user try again.
+      await this._startLocalMedia(this._mesh);
+      return;
+    }
+    if (!this._cameraTrack) {
+      return;
+    }
+    this._cameraTrack.enabled = !this._cameraTrack.enabled;
+    this._updateButtons();
+  }
+
+  private async _toggleShare(): Promise<void> {
+    if (this._screenTrack) {
+      await this._stopShare();
+      return;
+    }
+    const devices = navigator.mediaDevices;
+    if (!this._mesh?.isPublishing || !devices?.getDisplayMedia) {
+      this._setStatus(this._statusCode, 'Screen sharing is not available here.');
+      return;
+    }
+    let display: MediaStream;
+    try {
+      display = await devices.getDisplayMedia({ video: true, audio: false });
+    } catch (err) {
+      if (errorName(err) !== 'NotAllowedError') {
+        this._setStatus(this._statusCode, `Could not share the screen: ${describeError(err)}`);
+      }
+      return;
+    }
+    const track = display.getVideoTracks()[0];
+    if (!track || !this._mesh) {
+      display.getTracks().forEach(t => t.stop());
+      return;
+    }
+    this._screenTrack = track;
+    // The browser's own "Stop sharing" button ends the track.
+    track.addEventListener('ended', () => {
+      if (this._screenTrack === track) {
+        void this._stopShare();
+      }
+    });
+    await this._mesh.setVideoTrack(track);
+    this._localVideo.srcObject = new MediaStream([track]);
+    this.el.dataset.sharing = 'true';
+    this._updateButtons();
+  }
+
+  private async _stopShare(): Promise<void> {
+    const track = this._screenTrack;
+    this._screenTrack = null;
+    track?.stop();
+    this.el.dataset.sharing = 'false';
+    await this._mesh?.setVideoTrack(this._cameraTrack);
+    this._localVideo.srcObject = this._localStream;
+    this._updateButtons();
+  }
+
+  // --- remote tiles -------------------------------------------------------
+
+  private _addTile(remoteId: string, name: string): void {
+    if (this._tiles.has(remoteId)) {
+      return;
+    }
+    const el = document.createElement('div');
+    el.className = 'jc-video-box jc-video-tile';
+    el.dataset.memberId = remoteId;
+    el.dataset.state = 'new';
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    const label = document.createElement('div');
+    label.className = 'jc-video-name';
+    label.textContent = name;
+    el.append(video, label);
+    // Clicking a tile resumes playback blocked by the autoplay policy.
+    el.addEventListener('click', () => {
+      video.muted = false;
+      void video.play().catch(() => undefined);
+    });
+    this._grid.append(el);
+    this._tiles.set(remoteId, { el, video, stream: null });
+  }
+
+  private _onRemoteTrack(
+    remoteId: string,
+    track: MediaStreamTrack,
+    streams: ReadonlyArray<MediaStream>
+  ): void {
+    const tile = this._tiles.get(remoteId);
+    if (!tile) {
+      return;
+    }
+    if (!tile.stream) {
+      tile.stream = new MediaStream();
+      tile.video.srcObject = tile.stream;
+    }
+    const stream = tile.stream;
+    for (const old of stream.getTracks()) {
+      if (old.kind === track.kind && old !== track) {
+        stream.removeTrack(old);
+      }
+    }
+    if (!stream.getTracks().includes(track)) {
+      stream.addTrack(track);
+    }
+    track.addEventListener('ended', () => stream.removeTrack(track));
+    void streams;
+    tile.el.dataset.hasVideo = String(stream.getVideoTracks().length > 0);
+    tile.video.play().catch(() => {
+      // Autoplay with sound was refused: play muted, unmute on click.
+      tile.video.muted = true;
+      tile.el.dataset.muted = 'true';
+      void tile.video.play().catch(() => undefined);
+      this._setStatus(this._statusCode, `${this._mediaMessage} Click a video to hear it.`.trim());
+    });
+  }
+
+  private _removeTile(remoteId: string): void {
+    const tile = this._tiles.get(remoteId);
+    if (!tile) {
+      return;
+    }
+    tile.video.srcObject = null;
+    tile.el.remove();
+    this._tiles.delete(remoteId);
+  }
+
+  private _clearRemoteTiles(): void {
+    for (const id of Array.from(this._tiles.keys())) {
+      this._removeTile(id);
+    }
+  }
+
+  // --- UI helpers ---------------------------------------------------------
+
+  private _button(cls: string, label: string, onClick: () => void): HTMLButtonElement {
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = `jp-Button jc-video-button ${cls}`;
+    btn.textContent = label;
+    btn.addEventListener('click', onClick);
+    return btn;
+  }
+
+  private _updateButtons(): void {
+    const audio = this._localStream?.getAudioTracks()[0];
+    this._muteBtn.disabled = !audio;
+    const muted = !!audio && !audio.enabled;
+    this._muteBtn.textContent = muted ? 'Unmute' : 'Mute';
+    this._muteBtn.setAttribute('aria-pressed', String(muted));
+
+    const receiveOnly = !this._localStream;
+    const cameraOff = !!this._cameraTrack && !this._cameraTrack.enabled;
+    this._cameraBtn.disabled = receiveOnly ? !this._publishAllowed || !this._mesh : !this._cameraTrack;
+    this._cameraBtn.textContent = receiveOnly ? 'Start camera' : cameraOff ? 'Camera on' : 'Camera off';
+    this._cameraBtn.setAttribute('aria-pressed', String(cameraOff));
+
+    const sharing = !!this._screenTrack;
+    this._shareBtn.disabled = !sharing && (receiveOnly || !this._mesh);
+    this._shareBtn.textContent = sharing ? 'Stop sharing' : 'Share screen';
+    this._shareBtn.setAttribute('aria-pressed', String(sharing));
+  }
+
+  private _setStatus(code: string, message: string): void {
+    this._statusCode = code;
+    if (STEADY_CODES.has(code)) {
+      this._steadyStatus = [code, message];
+    }
+    if (this._statusEl) {
+      this._statusEl.textContent = message;
+      this._statusEl.dataset.code = code;
+    }
+    if (this.el) {
+      this.el.dataset.status = code;
+    }
+  }
+
+  private _statusEl!: HTMLDivElement;
+  private _grid!: HTMLDivElement;
+  private _localEl!: HTMLDivElement;
+  private _localVideo!: HTMLVideoElement;
+  private _muteBtn!: HTMLButtonElement;
+  private _cameraBtn!: HTMLButtonElement;
+  private _shareBtn!: HTMLButtonElement;
+
+  private _socket: Socket | null = null;
+  private _mesh: Mesh | null = null;
+  private _generation = 0;
+  private _restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private _disposed = false;
+  private _roomId = '';
+  private _localId = '';
+  private _publishAllowed = false;
+  private _statusCode = 'idle';
+  /** The last status describing the media situation, restored after a reconnect. */
+  private _steadyStatus: [string, string] | null = null;
+  private _mediaMessage = '';
+  private _localStream: MediaStream | null = null;
+  private _outStream: MediaStream | null = null;
+  private _cameraTrack: MediaStreamTrack | null = null;
+  private _screenTrack: MediaStreamTrack | null = null;
+  private _tiles = new Map<string, { el: HTMLDivElement; video: HTMLVideoElement; stream: MediaStream | null }>();
+  private _ticketWaiters = new Map<string, (reply: TicketReply) => void>();
+  private _ticketCancels = new Set<() => void>();
+}

@@ -1,0 +1,343 @@
+// The DOM, fake WebRTC and module stubs must be in place before the view loads.
+import { BrowserPeerConnection, domError, media, peerConnections } from './setup-dom';
+
+import { strict as assert } from 'node:assert';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+import { PageConfig } from './stubs/coreutils';
+import { DOMWidgetModel } from './stubs/widgets-base';
+import { FakeSocket, sockets } from './stubs/socketio';
+import { FakePeerConnection, FakeStream, FakeTrack, sleep, waitFor } from './fake-rtc';
+import { VideoModel, VideoView } from '../src/video';
+
+const ALICE = { id: 'm-alice', name: 'Alice', color: '#ff0000', role: 'host' };
+const BOB = { id: 'm-bob', name: 'Bob', color: '#00ff00', role: 'member' };
+const CAROL = { id: 'm-carol', name: 'Carol', color: '#0000ff', role: 'member' };
+
+interface Harness {
+  model: DOMWidgetModel;
+  view: VideoView;
+  el: HTMLElement;
+  socket: FakeSocket;
+}
+
+/** Renders a view as the member `you` of room r1 and plays kernel and server. */
+async function start(options: {
+  you?: typeof BOB;
+  members?: (typeof BOB)[];
+  rtc?: unknown;
+  attach?: (payload: any) => unknown;
+}): Promise<Harness> {
+  const you = options.you ?? BOB;
+  const model = new (VideoModel as unknown as typeof DOMWidgetModel)({
+    room_id: 'r1',
+    member_id: you.id,
+    socket_path: '/user/bob/classroom/socket.io'
+  });
+  // The kernel: answer ticket requests, echoing request_id.
+  let n = 0;
+  const origSend = model.sent.push.bind(model.sent);
+  model.sent.push = (...items: unknown[]) => {
+    const r = origSend(...items);
+    for (const item of items as { type: string; request_id?: string }[]) {
+      if (item.type === 'ticket_request') {
+        setTimeout(
+          () =>
+            model.trigger('msg:custom', {
+              type: 'ticket',
+              ticket: `ticket-${++n}`,
+              request_id: item.request_id
+            }),
+          1
+        );
+      }
+    }
+    return r;
+  };
+  const view = new (VideoView as any)({ model }) as VideoView;
+  document.body.append(view.el);
+  view.render();
+  const socket = sockets[sockets.length - 1];
+  socket.ack = (event, payload) => {
+    if (event === 'room:attach') {
+      if (options.attach) {
+        return options.attach(payload);
+      }
+      return {
+        ok: true,
+        room: { id: 'r1', title: 'Linear algebra' },
+        you,
+        members: options.members ?? [ALICE, you],
+        ...(options.rtc === undefined ? {} : { rtc: options.rtc })
+      };
+    }
+    return { ok: true };
+  };
+  socket.serverConnect();
+  return { model, view, el: view.el, socket };
+}
+
+function q(el: HTMLElement, selector: string): HTMLElement | null {
+  return el.querySelector(selector);
+}
+
+function status(el: HTMLElement): { code: string; text: string } {
+  const s = q(el, '.jc-video-status')!;
+  return { code: s.dataset.code ?? '', text: s.textContent ?? '' };
+}
+
+function cameraStream(): FakeStream {
+  return new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]);
+}
+
+/** An offer as a remote browser would send it. */
+async function remoteOffer(): Promise<string> {
+  const pc = new FakePeerConnection('remote');
+  pc.addTrack(new FakeTrack('video'));
+  await pc.setLocalDescription();
+  return pc.localDescription!.sdp;
+}
+
+describe('VideoView', () => {
+  const views: VideoView[] = [];
+  beforeEach(() => {
+    PageConfig.setToken('');
+    media.calls.length = 0;
+    media.getUserMedia = () => Promise.resolve(cameraStream());
+  });
+  afterEach(() => {
+    for (const v of views.splice(0)) {
+      v.remove();
+    }
+  });
+
+  it('renders the stable DOM hooks', async () => {
+    const h = await start({});
+    views.push(h.view);
+    assert.ok(h.el.classList.contains('jc-video'));
+    for (const cls of ['jc-video-mute', 'jc-video-camera', 'jc-video-share']) {
+      assert.equal(q(h.el, `button.${cls}`)?.tagName, 'BUTTON', cls);
+    }
+    assert.ok(q(h.el, '.jc-video-local video'));
+    assert.ok(q(h.el, '.jc-video-status'));
+  });
+
+  it('connects with the socket path and token, attaches with the kernel ticket', async () => {
+    PageConfig.setToken('secret');
+    const h = await start({});
+    views.push(h.view);
+    assert.equal(h.socket.url, 'http://127.0.0.1:8888');
+    assert.equal(h.socket.opts.path, '/user/bob/classroom/socket.io');
+    assert.deepEqual(h.socket.opts.transports, ['websocket']);
+    assert.deepEqual(h.socket.opts.query, { token: 'secret' });
+    await waitFor(() => h.el.dataset.attached === 'true', 'attached');
+    const requests = h.model.sent as { type: string; request_id?: string }[];
+    assert.equal(requests[0].type, 'ticket_request');
+    assert.ok(requests[0].request_id);
+    assert.deepEqual(h.socket.emitted[0], { event: 'room:attach', payload: { ticket: 'ticket-1' } });
+  });
+
+  it('omits the token query when there is none', async () => {
+    const h = await start({});
+    views.push(h.view);
+    assert.equal(h.socket.opts.query, undefined);
+  });
+
+  it('shows a tile per remote member, publishes and offers to them', async () => {
+    const h = await start({ members: [ALICE, BOB, CAROL] });
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    assert.equal(q(h.el, '.jc-video-local')!.dataset.memberId, BOB.id);
+    const tiles = Array.from(h.el.querySelectorAll<HTMLElement>('.jc-video-tile'));
+    assert.deepEqual(tiles.map(t => t.dataset.memberId).sort(), [ALICE.id, CAROL.id]);
+    const alice = q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`)!;
+    assert.ok(alice.querySelector('video'));
+    assert.equal(alice.querySelector('.jc-video-name')!.textContent, 'Alice');
+    assert.equal(h.el.dataset.publishing, 'true');
+    assert.equal(media.calls.length, 1);
+    await waitFor(() => h.socket.signals().filter(s => s.type === 'offer').length === 2, 'offers');
+    const offer = h.socket.emitted.find(e => e.event === 'rtc:signal')!;
+    assert.equal(offer.payload.room_id, 'r1');
+    assert.ok(typeof offer.payload.data.sdp === 'string');
+  });
+
+  it('defaults rtc settings when the ack has none, and uses ICE servers when given', async () => {
+    const before = peerConnections.length;
+    const ice = [{ urls: 'stun:stun.example.org:3478' }];
+    const h = await start({ rtc: { ice_servers: ice, max_publishers: 6 } });
+    views.push(h.view);
+    await waitFor(() => peerConnections.length > before, 'peer connection');
+    assert.deepEqual((peerConnections[peerConnections.length - 1] as BrowserPeerConnection).config, {
+      iceServers: ice
+    });
+  });
+
+  it('joins receive-only with a clear message when the camera is denied', async () => {
+    media.getUserMedia = () => Promise.reject(domError('NotAllowedError', 'Permission denied'));
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'denied', 'denied status');
+    assert.match(status(h.el).text, /denied/i);
+    assert.match(status(h.el).text, /receive-only/);
+    assert.equal(h.el.dataset.publishing, 'false');
+    assert.equal((q(h.el, '.jc-video-mute') as HTMLButtonElement).disabled, true);
+    assert.equal((q(h.el, '.jc-video-share') as HTMLButtonElement).disabled, true);
+    // Still sees the others: the tile is there and an offer is answered.
+    assert.ok(q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`));
+    h.socket.fire('rtc:signal', {
+      room_id: 'r1',
+      from: ALICE.id,
+      data: { type: 'offer', sdp: await remoteOffer() }
+    });
+    await waitFor(() => h.socket.signals().some(s => s.type === 'answer' && s.to === ALICE.id), 'answer');
+    await waitFor(
+      () => q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`)!.dataset.hasVideo === 'true',
+      'remote video shown'
+    );
+  });
+
+  it('tells when no camera or microphone exists', async () => {
+    media.getUserMedia = () => Promise.reject(domError('NotFoundError', 'Requested device not found'));
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'no-device', 'no-device status');
+    assert.match(status(h.el).text, /No camera or microphone/);
+    assert.equal(media.calls.length, 3, 'retried audio-only and video-only');
+  });
+
+  it('does not publish beyond max_publishers', async () => {
+    const h = await start({
+      members: [ALICE, CAROL, BOB],
+      rtc: { ice_servers: [], max_publishers: 2 }
+    });
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'over-capacity', 'over-capacity');
+    assert.match(status(h.el).text, /limited to 2 publishers/);
+    assert.equal(media.calls.length, 0, 'camera not even requested');
+    assert.equal(h.el.dataset.publishing, 'false');
+    assert.equal(h.el.querySelectorAll('.jc-video-tile').length, 2);
+  });
+
+  it('mutes, turns the camera off and shares the screen', async () => {
+    const stream = cameraStream();
+    media.getUserMedia = () => Promise.resolve(stream);
+    const screen = new FakeTrack('video');
+    media.getDisplayMedia = () => Promise.resolve(new FakeStream([screen]));
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    const [audio] = stream.getAudioTracks();
+    const [camera] = stream.getVideoTracks();
+    const mute = q(h.el, '.jc-video-mute') as HTMLButtonElement;
+    mute.click();
+    assert.equal(audio.enabled, false);
+    assert.equal(mute.textContent, 'Unmute');
+    mute.click();
+    assert.equal(audio.enabled, true);
+    const cam = q(h.el, '.jc-video-camera') as HTMLButtonElement;
+    cam.click();
+    await sleep(1);
+    assert.equal(camera.enabled, false);
+    assert.equal(cam.textContent, 'Camera on');
+
+    await waitFor(() => peerConnections.some(pc => pc.senders.some(s => s.track === camera)), 'sending camera');
+    const pc = peerConnections.find(p => p.senders.some(s => s.track === camera))!;
+    (q(h.el, '.jc-video-share') as HTMLButtonElement).click();
+    await waitFor(() => pc.senders.some(s => s.track === screen), 'screen replaces camera');
+    assert.equal(h.el.dataset.sharing, 'true');
+    screen.endByUser();
+    await waitFor(() => pc.senders.some(s => s.track === camera), 'back to the camera');
+    assert.equal(h.el.dataset.sharing, 'false');
+  });
+
+  it('follows joins and leaves, and ends on room:closed', async () => {
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => h.el.dataset.attached === 'true', 'attached');
+    h.socket.fire('room:member_joined', { room_id: 'r1', member: CAROL });
+    assert.ok(q(h.el, `.jc-video-tile[data-member-id="${CAROL.id}"]`));
+    h.socket.fire('room:member_joined', { room_id: 'other-room', member: { id: 'x', name: 'X' } });
+    assert.equal(q(h.el, '.jc-video-tile[data-member-id="x"]'), null);
+    h.socket.fire('room:member_left', { room_id: 'r1', member_id: CAROL.id, reason: 'left' });
+    assert.equal(q(h.el, `.jc-video-tile[data-member-id="${CAROL.id}"]`), null);
+    assert.ok(h.socket.signals().some(s => s.type === 'bye' && s.to === CAROL.id));
+    h.socket.fire('room:closed', { room_id: 'r1', reason: 'closed by host' });
+    assert.equal(h.el.querySelectorAll('.jc-video-tile').length, 0);
+    assert.equal(status(h.el).code, 'ended');
+    assert.match(status(h.el).text, /closed/);
+    assert.ok(h.socket.disconnectCalls >= 1);
+  });
+
+  it('removes the tile of a member whose view says bye', async () => {
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`) !== null, 'tile');
+    h.socket.fire('rtc:signal', { room_id: 'r1', from: ALICE.id, data: { type: 'bye' } });
+    await waitFor(() => q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`) === null, 'tile gone');
+  });
+
+  it('re-requests a ticket and re-attaches after a reconnect', async () => {
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    h.socket.serverDisconnect();
+    assert.equal(status(h.el).code, 'reconnecting');
+    assert.equal(h.el.dataset.attached, 'false');
+    h.socket.serverConnect();
+    await waitFor(
+      () => h.socket.emitted.filter(e => e.event === 'room:attach').length === 2,
+      'second attach'
+    );
+    const attaches = h.socket.emitted.filter(e => e.event === 'room:attach');
+    assert.notEqual(attaches[0].payload.ticket, attaches[1].payload.ticket);
+    await waitFor(() => status(h.el).code === 'publishing', 'status restored');
+    assert.equal(h.el.dataset.attached, 'true');
+    assert.equal(h.el.querySelectorAll('.jc-video-tile').length, 1, 'no duplicate tiles');
+  });
+
+  it('reports a failed attach', async () => {
+    const h = await start({
+      attach: () => ({ ok: false, error: { code: 'not_member', message: 'the ticket\'s member left this room' } })
+    });
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'error', 'error status');
+    assert.match(status(h.el).text, /member left/);
+  });
+
+  it('reports a ticket error from the kernel', async () => {
+    const model = new (VideoModel as unknown as typeof DOMWidgetModel)({
+      room_id: 'r1',
+      member_id: BOB.id,
+      socket_path: '/classroom/socket.io'
+    });
+    const origPush = model.sent.push.bind(model.sent);
+    model.sent.push = (...items: unknown[]) => {
+      setTimeout(() => model.trigger('msg:custom', { type: 'ticket_error', message: 'not in a room' }), 1);
+      return origPush(...items);
+    };
+    const view = new (VideoView as any)({ model }) as VideoView;
+    views.push(view);
+    view.render();
+    sockets[sockets.length - 1].serverConnect();
+    await waitFor(() => status(view.el).code === 'error', 'error');
+    assert.match(status(view.el).text, /not in a room/);
+  });
+
+  it('waits for a room, and tears everything down on remove', async () => {
+    const model = new (VideoModel as unknown as typeof DOMWidgetModel)({});
+    const view = new (VideoView as any)({ model }) as VideoView;
+    view.render();
+    assert.equal(status(view.el).code, 'idle');
+    const count = sockets.length;
+    view.remove();
+    assert.equal(sockets.length, count, 'no socket without a room');
+    assert.equal(model.listenerCount('msg:custom'), 0);
+
+    const h = await start({});
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    h.view.remove();
+    assert.ok(h.socket.disconnectCalls >= 1);
+    assert.ok(h.socket.signals().some(s => s.type === 'bye' && s.to === ALICE.id));
+    assert.equal(h.model.listenerCount('msg:custom'), 0);
+  });
+});

@@ -1,0 +1,299 @@
+"""The notebook widgets, driven through ipycanvas's and ipywidgets' own entry points, over a
+real server: what A does with the mouse reaches B's replica and B's canvas commands."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+from ipycanvas.canvas import COMMANDS, _CanvasManager
+from PIL import Image
+
+from jupyter_classroom import Client
+from jupyter_classroom.widgets import Chat, Classroom, Lobby, Whiteboard
+
+COMMAND_NAMES = {number: name for name, number in COMMANDS.items()}
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def canvas_commands(monkeypatch):
+    """Every ipycanvas command sent, as (canvas, command name)."""
+    sent: list[tuple[Any, str]] = []
+    original = _CanvasManager.send_command
+
+    def spy(self, canvas, command, buffers=[]):  # noqa: B006 - ipycanvas's signature
+        sent.append((canvas, COMMAND_NAMES.get(command[0], str(command[0]))))
+        return original(self, canvas, command, buffers)
+
+    monkeypatch.setattr(_CanvasManager, "send_command", spy)
+    return sent
+
+
+def mouse(board: Whiteboard, event: str, x: float, y: float) -> None:
+    """A pointer event as the browser view sends it to the kernel."""
+    board.canvas._handle_custom_msg({"event": event, "x": x, "y": y}, [])
+
+
+def drag(board: Whiteboard, *points: tuple[float, float]) -> None:
+    mouse(board, "mouse_down", *points[0])
+    for point in points[1:]:
+        mouse(board, "mouse_move", *point)
+    mouse(board, "mouse_up", *points[-1])
+
+
+@pytest.fixture
+async def pair(server):
+    teacher = await asyncio.to_thread(Client, server.url, server.kernel_token, name="teacher")
+    student = await asyncio.to_thread(Client, server.url, server.kernel_token, name="student")
+    room = await asyncio.to_thread(teacher.create_room, "Widgets", "pw")
+    await asyncio.to_thread(student.join, room.id, "pw")
+    boards = Whiteboard(teacher, room.id), Whiteboard(student, room.id)
+    yield teacher, student, room.id, boards
+    for board in boards:
+        board.close()
+    await asyncio.to_thread(teacher.close)
+    await asyncio.to_thread(student.close)
+
+
+def ops_of(client: Client, room_id: str, kind: str | None = None) -> list[dict]:
+    return [
+        o["op"] for o in client.connection.rooms[room_id].ops if kind in (None, o["op"]["type"])
+    ]
+
+
+async def test_mouse_stroke_reaches_the_other_board(pair, canvas_commands):
+    teacher, student, room_id, (board_a, board_b) = pair
+    drag(board_a, (100, 100), (200, 150), (300, 200), (310, 210))
+    # local ink is drawn at once, before any answer from the server
+    assert any(c is board_a.canvas[0] and n == "strokeLines" for c, n in canvas_commands)
+    await wait_for(lambda: sum(len(o["points"]) for o in ops_of(student, room_id)) == 4)
+    stroke, *extends = ops_of(student, room_id)
+    assert stroke["type"] == "stroke" and stroke["points"] == [[100, 100]]
+    assert stroke["color"] == board_a.color.value and stroke["tool"] == "pen"
+    assert all(e["type"] == "extend" and e["target"] == stroke["id"] for e in extends)
+    assert [p for e in extends for p in e["points"]] == [[200, 150], [300, 200], [310, 210]]
+    # B's widget drew it on B's board layer as it arrived
+    await wait_for(
+        lambda: any(c is board_b.canvas[0] and n == "strokeLines" for c, n in canvas_commands)
+    )
+    assert [o["id"] for o in board_b.objects] == [stroke["id"]]
+
+
+async def test_shapes_text_and_highlighter(pair, canvas_commands):
+    teacher, student, room_id, (board_a, board_b) = pair
+    for tool in ("line", "rect", "ellipse", "arrow"):
+        board_a.tool.value = tool
+        drag(board_a, (10, 10), (50, 60), (90, 80))
+    board_a.tool.value = "highlighter"
+    drag(board_a, (5, 5), (6, 6))
+    board_a.tool.value = "text"
+    board_a.text.value = "<b>not bold</b>"
+    mouse(board_a, "mouse_down", 400, 300)
+    await wait_for(lambda: len(board_b.objects) == 6)
+    kinds = [(o["type"], o.get("shape") or o.get("tool")) for o in board_b.objects]
+    assert kinds == [
+        ("shape", "line"),
+        ("shape", "rect"),
+        ("shape", "ellipse"),
+        ("shape", "arrow"),
+        ("stroke", "highlighter"),
+        ("text", None),
+    ]
+    assert board_b.objects[0]["x2"] == 90 and board_b.objects[-1]["text"] == "<b>not bold</b>"
+    drawn_on_b = {n for c, n in canvas_commands if c is board_b.canvas[0]}
+    assert {"strokeLine", "strokeRect", "ellipse", "fillPolygon", "fillText"} <= drawn_on_b
+
+
+async def test_undo_redo_erase(pair):
+    teacher, student, room_id, (board_a, board_b) = pair
+    drag(board_a, (100, 100), (200, 100))
+    await wait_for(lambda: len(board_b.objects) == 1)
+    board_a.undo()
+    await wait_for(lambda: board_b.objects == [])
+    board_a.redo()
+    await wait_for(lambda: len(board_b.objects) == 1)
+    board_a.undo()
+    await wait_for(lambda: board_b.objects == [])
+    board_a.redo()
+    await wait_for(lambda: len(board_b.objects) == 1)
+    # the student erases the teacher's stroke with the object eraser
+    board_b.tool.value = "eraser"
+    mouse(board_b, "mouse_down", 150, 102)
+    await wait_for(lambda: board_a.objects == [])
+    assert ops_of(teacher, room_id)[-1]["type"] == "erase"
+
+
+async def test_clear_is_host_only_and_undoable(pair):
+    teacher, student, room_id, (board_a, board_b) = pair
+    drag(board_b, (10, 10), (20, 20))
+    await wait_for(lambda: len(board_a.objects) == 1)
+    board_b.clear()
+    assert "Only the host" in board_b.status.value
+    board_a.clear()
+    await wait_for(lambda: board_b.objects == [])
+    board_a.undo()
+    await wait_for(lambda: len(board_b.objects) == 1)
+
+
+async def test_lock_stops_members_drawing(pair):
+    teacher, student, room_id, (board_a, board_b) = pair
+    assert board_b.lock_button.disabled and not board_a.lock_button.disabled
+    board_a.lock_button.value = True
+    await wait_for(lambda: student.connection.rooms[room_id].info["board_locked"])
+    await wait_for(lambda: "locked" in board_b.status.value)
+    drag(board_b, (10, 10), (20, 20))
+    drag(board_a, (30, 30), (40, 40))
+    await wait_for(lambda: len(board_b.objects) == 1)
+    await asyncio.sleep(0.3)
+    assert [o["author"] for o in student.connection.rooms[room_id].ops] == [
+        teacher.room.you["id"]
+    ] * len(student.connection.rooms[room_id].ops)
+
+
+async def test_late_join_and_client_ready_redraw_the_board(pair, server, canvas_commands):
+    teacher, student, room_id, (board_a, _) = pair
+    for i in range(3):
+        drag(board_a, (10 * i, 10), (10 * i + 5, 20))
+    await wait_for(lambda: len(ops_of(student, room_id, "extend")) == 3)
+    late = await asyncio.to_thread(Client, server.url, server.kernel_token, name="late")
+    try:
+        await asyncio.to_thread(late.join, room_id, "pw")
+        canvas_commands.clear()
+        board_c = Whiteboard(late, room_id)
+        assert len(board_c.objects) == 3
+        assert (
+            sum(1 for c, n in canvas_commands if c is board_c.canvas[0] and n == "strokeLines") == 3
+        )
+        # a browser reload (a new view) asks for the whole board again
+        canvas_commands.clear()
+        board_c.canvas._canvases[-1]._handle_frontend_event(None, {"event": "client_ready"}, [])
+        assert (
+            sum(1 for c, n in canvas_commands if c is board_c.canvas[0] and n == "strokeLines") == 3
+        )
+        board_c.close()
+    finally:
+        await asyncio.to_thread(late.close)
+
+
+async def test_exports(pair, tmp_path):
+    teacher, student, room_id, (board_a, board_b) = pair
+    stroke_id = await asyncio.to_thread(
+        board_a.draw_stroke, [(100, 100), (700, 100)], color="#ff0000", width=12
+    )
+    await wait_for(lambda: len(board_b.objects) == 1)
+    png = board_b.export(tmp_path / "board.png")
+    image = Image.open(io.BytesIO(png.read_bytes())).convert("RGB")
+    assert image.size == (1600, 900)
+    assert image.getpixel((400, 100)) == (255, 0, 0)  # on the stroke
+    assert image.getpixel((400, 300)) == (255, 255, 255)  # off it
+    svg = board_b.export(tmp_path / "board.svg").read_text()
+    assert svg.startswith("<svg") and f'data-op="{stroke_id}"' in svg and 'stroke="#ff0000"' in svg
+    saved = json.loads(board_b.export(tmp_path / "board.json").read_text())
+    assert [o["id"] for o in saved["objects"]] == [stroke_id]
+    with pytest.raises(ValueError, match="png, .svg or .json"):
+        board_b.export(tmp_path / "board.gif")
+    # a saved board loads onto another room's board
+    other = await asyncio.to_thread(teacher.create_room, "Copy")
+    board_copy = Whiteboard(teacher, other.id)
+    assert await asyncio.to_thread(board_copy.load, tmp_path / "board.json") == 1
+    assert board_copy.objects[0]["points"] == [[100, 100], [700, 100]]
+    board_copy.close()
+
+
+async def test_put_figure(pair):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    teacher, student, room_id, (board_a, board_b) = pair
+    figure, axes = plt.subplots(figsize=(4, 3))
+    axes.plot([0, 1, 2], [0, 1, 4])
+    await asyncio.to_thread(board_a.put_figure, figure, 50, 50)
+    plt.close(figure)
+    await wait_for(lambda: len(board_b.objects) == 1)
+    image = board_b.objects[0]
+    assert image["type"] == "image" and image["src"].startswith("data:image/png;base64,")
+    assert image["x"] == 50 and image["w"] > 0
+
+
+async def test_chat_widget_escapes_and_sends_directly(pair):
+    teacher, student, room_id, _ = pair
+    chat_a, chat_b = Chat(teacher, room_id), Chat(student, room_id)
+    try:
+        chat_a.text.value = "<img src=x onerror=alert(1)>"
+        chat_a.send_button.click()
+        await wait_for(lambda: "onerror" in chat_b.history.value)
+        assert "&lt;img src=x onerror=alert(1)&gt;" in chat_b.history.value
+        assert "<img" not in chat_b.history.value
+        assert "teacher" in chat_b.history.value
+        # a direct message from the recipient picker
+        assert [label for label, _ in chat_b.to.options] == ["Everyone", "teacher"]
+        chat_b.to.value = teacher.room.you["id"]
+        chat_b.post("just for you")
+        await wait_for(lambda: "just for you" in chat_a.history.value)
+        assert "<i>to teacher</i>" in chat_a.history.value
+    finally:
+        chat_a.close()
+        chat_b.close()
+
+
+async def test_lobby_join_dialog_and_classroom(server):
+    teacher = await asyncio.to_thread(Client, server.url, server.kernel_token, name="teacher")
+    student = await asyncio.to_thread(Client, server.url, server.kernel_token, name="student")
+    try:
+        lobby = await asyncio.to_thread(Lobby, student)
+        assert "No rooms yet" in lobby.room_list.children[0].value
+        classroom = await asyncio.to_thread(Classroom.create, "Physics", "quark", client=teacher)
+        await wait_for(lambda: len(lobby.rooms) == 1)
+        assert "Physics" in lobby.room_list.children[0].children[0].value
+        assert "&#128274;" in lobby.room_list.children[0].children[0].value  # a lock
+        lobby.choose(lobby.rooms[0]["id"])
+        assert lobby.join_dialog.layout.display == "flex"
+        lobby.join_password.value = "wrong"
+        await asyncio.to_thread(lobby._join_pending)
+        assert "Wrong password" in lobby.message.value and lobby.classroom is None
+        lobby.join_password.value = "quark"
+        await asyncio.to_thread(lobby._join_pending)
+        assert lobby.classroom is not None and lobby.room_slot.children == (lobby.classroom,)
+        await wait_for(lambda: "2 here" in classroom.participants.children[0].value)
+        assert "student" in str([c.children[0].value for c in classroom.participants.children[1:3]])
+        # the host's controls: kick
+        student_id = student.room.you["id"]
+        classroom.participants.kick(student_id)
+        await wait_for(lambda: room_gone(student, classroom.room_id))
+    finally:
+        await asyncio.to_thread(teacher.close)
+        await asyncio.to_thread(student.close)
+
+
+def room_gone(client: Client, room_id: str) -> bool:
+    return room_id not in client.connection.rooms
+
+
+async def test_video_model_hands_the_view_a_ticket(pair, connect):
+    from jupyter_classroom.widgets import Video
+
+    teacher, student, room_id, _ = pair
+    video = Video(student, room_id)
+    assert video.member_id == student.room.you["id"] and video.room_id == room_id
+    assert video.socket_path.endswith("classroom/socket.io")
+    replies: list[dict] = []
+    video.send = replies.append  # what the browser view would receive
+    video._handle_custom_msg({"type": "ticket_request", "request_id": "r1"}, [])
+    await wait_for(lambda: replies)
+    assert replies[0]["type"] == "ticket" and replies[0]["request_id"] == "r1"
+    browser = await connect("browser")
+    attached = await browser.ok("room:attach", {"ticket": replies[0]["ticket"]})
+    assert attached["you"]["id"] == student.room.you["id"]
