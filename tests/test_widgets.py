@@ -201,7 +201,7 @@ async def test_exports(pair, tmp_path):
     assert svg.startswith("<svg") and f'data-op="{stroke_id}"' in svg and 'stroke="#ff0000"' in svg
     saved = json.loads(board_b.export(tmp_path / "board.json").read_text())
     assert [o["id"] for o in saved["objects"]] == [stroke_id]
-    with pytest.raises(ValueError, match="png, .svg or .json"):
+    with pytest.raises(ValueError, match=r"png, \.svg or \.json"):
         board_b.export(tmp_path / "board.gif")
     # a saved board loads onto another room's board
     other = await asyncio.to_thread(teacher.create_room, "Copy")
