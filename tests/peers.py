@@ -52,7 +52,9 @@ class Peer:
             self.headers.setdefault("Authorization", f"token {server.jupyter_token}")
         self.received: dict[str, list[Any]] = defaultdict(list)
         self._queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
-        self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self.sio = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, websocket_extra_options={"max_msg_size": 1 << 30}
+        )
         self.sio.on("*", self._record)
 
     async def _record(self, event: str, data: Any = None) -> None:

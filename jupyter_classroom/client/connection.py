@@ -109,6 +109,8 @@ class Connection:
             reconnection_delay=0.5,
             reconnection_delay_max=3,
             handle_sigint=False,
+            # a late joiner's ack carries the whole board: lift aiohttp's 4 MB message cap
+            websocket_extra_options={"max_msg_size": 1 << 30},
         )
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)

@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
+import socketio
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Dict, Float, Int, List, Set, Unicode, default
@@ -56,6 +57,13 @@ class ClassroomApp(ExtensionApp):
         config=True,
         help="Largest websocket frame in bytes; a larger one closes that socket.",
     )
+    max_send_buffer = Int(
+        4 * 1024 * 1024,
+        config=True,
+        help="Unsent bytes a socket may have queued for `slow_grace` seconds before it is "
+        "dropped as too slow a reader.",
+    )
+    slow_grace = Float(10.0, config=True, help="See max_send_buffer.")
     max_title = Int(p.MAX_TITLE, config=True, help="Longest room title.")
     max_chat_text = Int(p.MAX_CHAT_TEXT, config=True, help="Longest chat message.")
     max_points = Int(p.MAX_POINTS, config=True, help="Most points in one board op.")
@@ -110,7 +118,20 @@ class ClassroomApp(ExtensionApp):
     def _default_kernel_token(self) -> str:
         return secrets.token_urlsafe(32)
 
+    # scale-out -------------------------------------------------------------------------------
+    redis_url = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="Redis URL (redis://host:6379/0) shared by several room-server processes: rooms "
+        "live in Redis and emits reach sockets of every process. None: one process, in memory.",
+    )
+
     def make_store(self) -> Store:
+        if self.redis_url:
+            from ..store.redis import RedisStore  # needs the redis package
+
+            return RedisStore(self.redis_url, extend_window=self.extend_window)
         return MemoryStore(extend_window=self.extend_window)
 
     def initialize_settings(self) -> None:
@@ -147,13 +168,18 @@ class ClassroomApp(ExtensionApp):
             options,
             jupyter_authenticator(self.kernel_user),
             max_message_size=self.max_message_size,
+            client_manager=(
+                socketio.AsyncRedisManager(self.redis_url, channel="jupyter_classroom")
+                if self.redis_url
+                else None
+            ),
         )
         self._sweeper: asyncio.Task[None] | None = None
         self.publish_environment()
         self.settings["classroom_room_server"] = self.room_server
 
     def initialize_handlers(self) -> None:
-        handler = make_handler(self.room_server.sio)
+        handler = make_handler(self.room_server.sio, self.max_send_buffer, self.slow_grace)
         self.handlers.append((f"/{SOCKET_PATH}/", handler))
         # Some clients (aiohttp's URL normalisation) send a base_url such as /user/a%40b/
         # decoded; serve that spelling of the path too.

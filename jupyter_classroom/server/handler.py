@@ -13,15 +13,16 @@ after the upgrade. The decision is taken in the Socket.IO ``connect`` handler
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import socketio
 from engineio.async_drivers.tornado import get_tornado_handler
-from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
+from tornado.websocket import WebSocketClosedError
 
 from .events import Authenticate
 
@@ -29,7 +30,9 @@ AUTH_RESOURCE = "classroom"
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 
 
-def make_handler(sio: socketio.AsyncServer) -> type[JupyterHandler]:
+def make_handler(
+    sio: socketio.AsyncServer, max_send_buffer: int, slow_grace: float
+) -> type[JupyterHandler]:
     engineio_handler: Any = get_tornado_handler(sio.eio)
 
     class SocketIOHandler(WebSocketMixin, engineio_handler, JupyterHandler):
@@ -38,9 +41,24 @@ def make_handler(sio: socketio.AsyncServer) -> type[JupyterHandler]:
         def set_default_headers(self) -> None:
             """No page headers (CSP and such) on a websocket."""
 
-        @allow_unauthenticated
-        async def get(self, *args: Any, **kwargs: Any) -> None:
-            await engineio_handler.get(self, *args, **kwargs)
+        _backlogged_since: float | None = None
+
+        def write_message(self, message: Any, binary: bool = False) -> Any:
+            # A client that stops reading must not make the server buffer without bound: a
+            # socket whose unsent data stays over max_send_buffer bytes for slow_grace seconds
+            # is dropped. (One large message, such as a big board in a join ack, drains in time.)
+            stream = self.ws_connection.stream if self.ws_connection else None
+            if stream is not None and len(stream._write_buffer) > max_send_buffer:
+                now = time.monotonic()
+                if self._backlogged_since is None:
+                    self._backlogged_since = now
+                elif now - self._backlogged_since > slow_grace:
+                    self.log.warning("classroom: dropping a socket that reads too slowly")
+                    stream.close()  # a close frame would only queue behind the rest
+                    raise WebSocketClosedError()
+            else:
+                self._backlogged_since = None
+            return super().write_message(message, binary=binary)
 
     return SocketIOHandler
 
