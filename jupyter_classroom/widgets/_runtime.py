@@ -16,6 +16,7 @@ from typing import Any
 from ipycanvas import hold_canvas
 
 from ..client import ClassroomError, Client
+from ..client.connection import Listener
 
 DRAW_LOCK = threading.RLock()
 
@@ -63,6 +64,20 @@ def submit(
 
     future.add_done_callback(done)
     return future
+
+
+class ClientListeners:
+    """The client listeners of one widget, removed together when the widget closes."""
+
+    def __init__(self, client: Client, *pairs: tuple[str, Listener]) -> None:
+        self.client = client
+        self.pairs = pairs
+        for event, listener in pairs:
+            client.on(event, listener)
+
+    def remove(self) -> None:
+        for event, listener in self.pairs:
+            self.client.connection.off(event, listener)
 
 
 class KernelActivity:

@@ -9,7 +9,7 @@ from ipywidgets import HTML, Button, Dropdown, HBox, Layout, Text, VBox
 
 from ..client import Client
 from ..protocol import Event
-from ._runtime import describe, submit
+from ._runtime import ClientListeners, describe, submit
 
 SHOWN = 200  # messages kept on screen
 EVERYONE = ""
@@ -39,15 +39,14 @@ class Chat(VBox):
         room = client.connection.rooms.get(room_id)
         for message in room.chat if room else []:
             self._lines.append(self._format(message))
-        self._listeners = [
+        self._listeners = ClientListeners(
+            client,
             (Event.CHAT_MESSAGE, self._on_message),
             (Event.SERVER_ANNOUNCEMENT, self._on_announcement),
             (Event.ROOM_MEMBER_JOINED, self._on_members),
             (Event.ROOM_MEMBER_LEFT, self._on_members),
             ("resync", self._on_members),
-        ]
-        for event, listener in self._listeners:
-            client.on(event, listener)
+        )
         super().__init__(
             [self.history, HBox([self.to, self.text, self.send_button]), self.status], **kwargs
         )
@@ -116,6 +115,5 @@ class Chat(VBox):
         )
 
     def close(self) -> None:
-        for event, listener in self._listeners:
-            self.client.connection.off(event, listener)
+        self._listeners.remove()
         super().close()

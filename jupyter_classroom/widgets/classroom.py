@@ -9,6 +9,7 @@ from ipywidgets import HTML, HBox, Layout, VBox
 
 from ..client import Client
 from ..protocol import Event
+from ._runtime import ClientListeners
 from .chat import Chat
 from .participants import Participants
 from .video import Video, labextension_installed
@@ -32,8 +33,13 @@ class Classroom(VBox):
             self.video = Video(client, room_id)
         else:
             self.video = HTML("<i>Video needs the jupyter-classroom JupyterLab extension.</i>")
-        for event in (Event.ROOM_UPDATED, Event.ROOM_CLOSED, Event.ROOM_MEMBER_LEFT):
-            client.on(event, self._update_header)
+        self._listeners = ClientListeners(
+            client,
+            *(
+                (event, self._update_header)
+                for event in (Event.ROOM_UPDATED, Event.ROOM_CLOSED, Event.ROOM_MEMBER_LEFT)
+            ),
+        )
         super().__init__(
             [self.header, self.board, HBox([self.chat, self.participants]), self.video], **kwargs
         )
@@ -81,6 +87,12 @@ class Classroom(VBox):
             f"<small>You are {html.escape(room.you['name'])} ({role}). "
             f"Room id <code>{room.id}</code></small>"
         )
+
+    def close(self) -> None:
+        self._listeners.remove()
+        for part in (self.board, self.chat, self.participants, self.video):
+            part.close()
+        super().close()
 
     def leave(self) -> None:
         self.client.leave(self.room_id)

@@ -9,7 +9,7 @@ from ipywidgets import HTML, Button, HBox, Layout, VBox
 
 from ..client import Client
 from ..protocol import Event
-from ._runtime import describe, submit
+from ._runtime import ClientListeners, describe, submit
 
 
 class Participants(VBox):
@@ -20,15 +20,14 @@ class Participants(VBox):
         self.close_button = Button(description="Close room", icon="times", button_style="danger")
         self.close_button.on_click(self._on_close_clicked)
         self._confirm_close = False
-        self._listeners = [
+        self._listeners = ClientListeners(
+            client,
             (Event.ROOM_MEMBER_JOINED, self._refresh),
             (Event.ROOM_MEMBER_LEFT, self._refresh),
             (Event.ROOM_UPDATED, self._refresh),
             (Event.ROOM_CLOSED, self._refresh),
             ("resync", self._refresh),
-        ]
-        for event, listener in self._listeners:
-            client.on(event, listener)
+        )
         super().__init__(**kwargs)
         self.add_class("jc-participants")
         self._refresh()
@@ -81,6 +80,5 @@ class Participants(VBox):
         self.children = [header, *rows, *([self.close_button] if room.is_host else []), self.status]
 
     def close(self) -> None:
-        for event, listener in self._listeners:
-            self.client.connection.off(event, listener)
+        self._listeners.remove()
         super().close()

@@ -36,7 +36,7 @@ from ..board import DRAWABLE, visible_objects
 from ..client import Client, RoomState
 from ..protocol import BOARD_HEIGHT, BOARD_WIDTH, Event
 from . import export
-from ._runtime import describe, drawing, kernel_activity, submit
+from ._runtime import ClientListeners, describe, drawing, kernel_activity, submit
 from .geometry import topmost_hit
 from .paint import Painter
 
@@ -109,16 +109,15 @@ class Whiteboard(VBox):
         self.canvas.on_mouse_up(self._on_up)
         self.canvas.on_mouse_out(self._on_up)
         self.canvas.on_client_ready(self.redraw)
-        self._listeners = [
+        self._listeners = ClientListeners(
+            client,
             (Event.BOARD_OP, self._on_remote_op),
             (Event.BOARD_CURSOR, self._on_remote_cursor),
             (Event.ROOM_MEMBER_LEFT, self._on_member_left),
             (Event.ROOM_UPDATED, self._on_room_updated),
             ("board:reset", self._on_resync),
             ("resync", self._on_resync),
-        ]
-        for event, listener in self._listeners:
-            client.on(event, listener)
+        )
         kernel_activity.subscribe(self._on_kernel_activity)
 
         toolbar = HBox(
@@ -491,7 +490,6 @@ class Whiteboard(VBox):
         return len(objects)
 
     def close(self) -> None:
-        for event, listener in self._listeners:
-            self.client.connection.off(event, listener)
+        self._listeners.remove()
         kernel_activity.unsubscribe(self._on_kernel_activity)
         super().close()
