@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8888
 
-.PHONY: setup lab test lint clean
+.PHONY: setup system lab test lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,21 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Debian packages the tests use, installed when missing (as root; otherwise it says what to install).
+system:
+	@missing=""; \
+	for tool in redis-server; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else echo "Please install the Debian packages:$$missing"; exit 1; fi; \
+	fi
+
 lab: setup
 	$(VENV)/bin/jupyter lab --no-browser --allow-root --port=$(PORT) \
 		--ServerApp.root_dir=notebooks
 
-test: setup
+test: setup system
 	$(PY) -m pytest -p no:cacheprovider
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
 

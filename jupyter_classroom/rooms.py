@@ -352,6 +352,7 @@ class Rooms:
                 ErrorCode.BAD_REQUEST, "the host cannot kick themself; use room:leave"
             )
         async with self.store.room_lock(room.id):
+            room = await self.require_host(req.room_id, member_id, sid)  # fresh, under the lock
             target = await self.store.get_member(room.id, req.member_id)
             if target is None:
                 raise ProtocolError(ErrorCode.NOT_FOUND, "no such member in this room")

@@ -76,7 +76,7 @@ class Peer:
             await self.sio.disconnect()
 
     async def call(self, event: str, payload: Any = None) -> dict[str, Any]:
-        return await self.sio.call(event, {} if payload is None else payload, timeout=10)  # type: ignore[no-any-return]
+        return await self.sio.call(event, {} if payload is None else payload, timeout=30)  # type: ignore[no-any-return]
 
     async def ok(self, event: str, payload: Any = None) -> dict[str, Any]:
         ack = await self.call(event, payload)

@@ -27,6 +27,7 @@ SOCKET_PATH = "classroom/socket.io"
 URL_ENV = "JUPYTER_CLASSROOM_URL"
 TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
 PATH_ENV = "JUPYTER_CLASSROOM_PATH"
+HUB_SERVICE_ENV = "JUPYTERHUB_SERVICE_NAME"
 EMPTY_ROOM_SWEEP = 60.0
 
 
@@ -36,7 +37,8 @@ class ClassroomApp(ExtensionApp):
     name = "jupyter_classroom"
     description = __doc__
     version = __version__
-    load_other_extensions = True
+    # `jupyter classroom` loads the server's other extensions, unless it is a hub service
+    load_other_extensions = not os.environ.get(HUB_SERVICE_ENV)
 
     # limits ----------------------------------------------------------------------------------
     max_rooms = Int(500, config=True, help="Rooms this server holds at once.")
@@ -101,6 +103,30 @@ class ClassroomApp(ExtensionApp):
     def _default_kernel_user(self) -> str:
         return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
+    # JupyterHub service mode (hub.py) ------------------------------------------------------
+    hub_service = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="Run as a JupyterHub service (`jupyter classroom` at /services/<name>/): hub users, "
+        "authenticated by hub tokens. None: when $JUPYTERHUB_SERVICE_NAME is set.",
+    )
+    hub_instructor_group = Unicode(
+        "instructors",
+        config=True,
+        help="In service mode, the hub group whose members (with hub admins) may create rooms.",
+    )
+
+    def _jupyter_server_config(self) -> dict[str, Any]:
+        # Called only when this app starts the server (`jupyter classroom`), before the server
+        # makes its identity provider: where it becomes a hub service.
+        config: dict[str, Any] = super()._jupyter_server_config()
+        if self.hub_service or (self.hub_service is None and os.environ.get(HUB_SERVICE_ENV)):
+            from ..hub import service_server_config  # needs jupyterhub
+
+            config["ServerApp"].update(service_server_config())
+        return config
+
     # video -----------------------------------------------------------------------------------
     ice_servers = List(
         Dict(),
@@ -127,6 +153,27 @@ class ClassroomApp(ExtensionApp):
         "live in Redis and emits reach sockets of every process. None: one process, in memory.",
     )
 
+    member_secret = Unicode(
+        config=True,
+        help="The secret member ids are derived from. Every process of one deployment needs "
+        "the same one; by default it is random per process, or shared through Redis.",
+    )
+
+    @default("member_secret")
+    def _default_member_secret(self) -> str:
+        secret = secrets.token_hex(32)
+        if self.redis_url:
+            # Several processes: the first one's random secret becomes everyone's.
+            import redis
+
+            client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+            try:
+                client.set("jc:member-secret", secret, nx=True)
+                secret = str(client.get("jc:member-secret"))
+            finally:
+                client.close()
+        return secret
+
     def make_store(self) -> Store:
         if self.redis_url:
             from ..store.redis import RedisStore  # needs the redis package
@@ -149,7 +196,7 @@ class ClassroomApp(ExtensionApp):
             ticket_ttl=self.ticket_ttl,
         )
         self.store = self.make_store()
-        self.rooms = Rooms(self.store, limits)
+        self.rooms = Rooms(self.store, limits, secret=bytes.fromhex(self.member_secret))
         options = ServerOptions(
             kernel_token=self.kernel_token,
             kernel_user=self.kernel_user,
@@ -163,6 +210,9 @@ class ClassroomApp(ExtensionApp):
             ops_per_second=self.ops_per_second,
             chats_per_second=self.chats_per_second,
         )
+        hub_roles = getattr(getattr(self.serverapp, "identity_provider", None), "classroom_roles", None)
+        if hub_roles is not None:  # a JupyterHub service: the hub says who is admin, who teaches
+            options = hub_roles.server_options(options, self.hub_instructor_group)
         self.room_server = RoomServer(
             self.rooms,
             options,
@@ -197,6 +247,10 @@ class ClassroomApp(ExtensionApp):
         """
         serverapp = self.serverapp
         assert serverapp is not None
+        if os.environ.get(URL_ENV) and not os.environ.get(TOKEN_ENV):
+            # The deployment points kernels at a shared room server (a JupyterHub service,
+            # which takes their $JUPYTERHUB_API_TOKEN): leave it to them.
+            return
         if serverapp.sock:
             self.log.warning("classroom: kernels cannot reach a server on a UNIX socket")
             return

@@ -198,8 +198,19 @@ class RoomServer:
     # ---------------------------------------------------------------------------------------
     # helpers
 
-    async def _emit(self, event: str, data: Any, to: str, skip_sid: str | None = None) -> None:
+    async def _emit(
+        self, event: str, data: Any, to: str | list[str], skip_sid: str | None = None
+    ) -> None:
         await self.sio.emit(event, data, to=to, skip_sid=skip_sid)
+
+    def _in_channel(self, sid: str, channel: str) -> bool:
+        """Whether ``sid``, a socket of this process, is in ``channel`` now.
+
+        With several processes, a kick or leave handled by another one takes this process's
+        sockets out of the room's channels (the pub/sub manager relays ``leave_room``) but
+        not out of this process's ``Session.rooms``: check the channel before relaying.
+        """
+        return sid in self.sio.manager.rooms.get("/", {}).get(channel, ())
 
     def list_changed(self) -> None:
         """Schedule one ``room:list_changed`` for a burst of changes."""
@@ -241,21 +252,22 @@ class RoomServer:
             chat=joined.chat,
         )
 
-    async def _unbind(self, room_id: str, member_id: str, sockets: set[str]) -> None:
-        for sid in sockets:
+    async def _announce_departure(self, departure: Departure) -> None:
+        room_id, member_id = departure.room_id, departure.member_id
+        left = {"room_id": room_id, "member_id": member_id, "reason": departure.reason}
+        # Everyone in the room hears it, the departing member's own sockets too (a kicked
+        # member learns it was kicked). Those sockets leave the room's channel first and hear
+        # it on their member channel: a socket on another process gets the leave and the
+        # event in that order, so after room:member_left no broadcast of the room reaches it.
+        for sid in departure.sockets:
+            await self.sio.leave_room(sid, room_channel(room_id))
+        own = member_channel(room_id, member_id)
+        await self._emit(Event.ROOM_MEMBER_LEFT, left, to=[room_channel(room_id), own])
+        for sid in departure.sockets:
             session = self.sessions.get(sid)
             if session is not None:
                 session.rooms.pop(room_id, None)
-            await self.sio.leave_room(sid, room_channel(room_id))
-            await self.sio.leave_room(sid, member_channel(room_id, member_id))
-
-    async def _announce_departure(self, departure: Departure) -> None:
-        room_id = departure.room_id
-        left = {"room_id": room_id, "member_id": departure.member_id, "reason": departure.reason}
-        # Everyone in the room hears it, the departing member's own sockets too (a kicked
-        # member learns it was kicked), then those sockets leave the room's channels.
-        await self._emit(Event.ROOM_MEMBER_LEFT, left, to=room_channel(room_id))
-        await self._unbind(room_id, departure.member_id, departure.sockets)
+            await self.sio.leave_room(sid, own)
         if departure.host_changed and departure.room is not None:
             await self._emit(Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id))
         self.list_changed()
@@ -362,6 +374,9 @@ class RoomServer:
         member_id = session.rooms.get(req.room_id)
         if member_id is None:
             return
+        if not self._in_channel(sid, room_channel(req.room_id)):
+            session.rooms.pop(req.room_id, None)  # taken out of the room by another process
+            return
         session.cursor_pending = {
             "room_id": req.room_id,
             "member_id": member_id,
@@ -384,7 +399,7 @@ class RoomServer:
         session.cursor_timer = False
         cursor, session.cursor_pending = session.cursor_pending, None
         session.cursor_sent = time.monotonic()
-        if cursor["room_id"] in session.rooms:
+        if self._in_channel(sid, room_channel(cursor["room_id"])):
             await self._emit(
                 Event.BOARD_CURSOR, cursor, to=room_channel(cursor["room_id"]), skip_sid=sid
             )

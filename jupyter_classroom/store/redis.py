@@ -1,0 +1,562 @@
+"""The Redis Store: rooms shared by several room-server processes.
+
+Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
+
+    {prefix}rooms                  ZSET  room id -> creation order (the lobby's order)
+    {prefix}room:{id}              HASH  record (RoomRecord JSON), seq, floor, gen,
+                                         present, morder (counters)
+    {prefix}room:{id}:members      HASH  member id -> MemberRecord JSON
+    {prefix}room:{id}:order        ZSET  member id -> order of first save
+    {prefix}room:{id}:ops          ZSET  seq -> BoardOp JSON
+    {prefix}room:{id}:opmeta       HASH  op id -> "author\\ntype\\nseq"
+    {prefix}room:{id}:pending      LIST  seqs of ``extend`` ops not folded yet
+    {prefix}room:{id}:chat         LIST  ChatMessage JSON, trimmed to the backlog
+    {prefix}room:{id}:lock         STRING the room lock's holder token (PX lease)
+    {prefix}ticket:{sha256}        STRING [room id, member id] (PX ttl; the key hashes the ticket)
+    {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
+
+Writes that must be atomic are Lua scripts: :meth:`RedisStore.append_op` checks the op id,
+takes the next ``seq`` and stores the op in one step. Folding ``extend`` ops into their strokes
+is computed here, not in Lua (which would block Redis on a big board and round floats through
+cjson), and applied by one script that only succeeds if no other fold ran meanwhile (the
+``gen`` counter); ops appended while the fold was computed stay pending for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import asdict, dataclass, fields
+from typing import Any, cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from .base import BoardSlice, MemberRecord, OpMeta, RoomRecord, Store
+
+log = logging.getLogger("jupyter_classroom")
+
+_ROOM_FIELDS = frozenset(f.name for f in fields(RoomRecord))
+_MEMBER_FIELDS = frozenset(f.name for f in fields(MemberRecord))
+
+
+class LockTimeout(TimeoutError):
+    """The room lock stayed taken for longer than the store's ``lock_wait``."""
+
+
+# KEYS: index, index counter, room, members, order, ops, opmeta, pending, chat
+# ARGV: room id, record JSON
+_ADD_ROOM = """
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
+redis.call('HSET', KEYS[3], 'record', ARGV[2], 'seq', 0, 'floor', 0, 'gen', 0,
+           'present', 0, 'morder', 0)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[2]), ARGV[1])
+end
+return 1
+"""
+
+# KEYS: room; ARGV: record JSON
+_SAVE_ROOM = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'record', ARGV[1])
+return 1
+"""
+
+# KEYS: room, members, order; ARGV: member id, MemberRecord JSON
+_SAVE_MEMBER = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+  redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'morder', 1), ARGV[1])
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: room
+_NEXT_PRESENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'present', 1)
+"""
+
+# KEYS: room, opmeta, ops, pending
+# ARGV: op id, author, op type, the BoardOp JSON after its "seq" member (starting with ',')
+# -> -1 no room, 0 duplicate op id, else {seq, pending extends}
+_APPEND_OP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('ZADD', KEYS[3], seq, '{"seq":' .. seq .. ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. seq)
+local pending = 0
+if ARGV[3] == 'extend' then pending = redis.call('RPUSH', KEYS[4], seq) end
+return {seq, pending}
+"""
+
+# KEYS: room, ops, pending
+# ARGV: gen read before the fold, pending entries consumed, new floor, strokes rewritten,
+#       then (seq, BoardOp JSON) per stroke, then the seqs of the extends to remove
+_APPLY_FOLD = """
+if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], ARGV[i], ARGV[i])
+  redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], ARGV[i], ARGV[i])
+  i = i + 1
+end
+redis.call('LTRIM', KEYS[3], tonumber(ARGV[2]), -1)
+redis.call('HSET', KEYS[1], 'floor', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+return 1
+"""
+
+# KEYS: room, ops; ARGV: since ('' for none) -> false (no room) or {seq, complete, ops}
+_BOARD = """
+local h = redis.call('HMGET', KEYS[1], 'seq', 'floor')
+if not h[1] then return false end
+local seq = tonumber(h[1])
+if ARGV[1] ~= '' then
+  local since = tonumber(ARGV[1])
+  if tonumber(h[2]) <= since and since <= seq then
+    return {seq, 0, redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')}
+  end
+end
+return {seq, 1, redis.call('ZRANGE', KEYS[2], 0, -1)}
+"""
+
+# KEYS: room, chat; ARGV: message JSON, backlog
+_APPEND_CHAT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local backlog = tonumber(ARGV[2])
+if backlog <= 0 then redis.call('DEL', KEYS[2]) return 1 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -backlog, -1)
+return 1
+"""
+
+# KEYS: failure counter; ARGV: window in ms. The window runs from the first failure.
+_ADD_FAILURE = """
+local count = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+# KEYS: lock; ARGV: token
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# KEYS: lock; ARGV: token, lease in ms
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+_loads = msgspec.json.Decoder().decode  # faster than json.loads; a late join decodes the board
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _room_to_json(room: RoomRecord) -> str:
+    data = asdict(room)
+    data["banned"] = sorted(room.banned)
+    return _dumps(data)
+
+
+def _room_from_json(raw: str) -> RoomRecord:
+    data = {k: v for k, v in _loads(raw).items() if k in _ROOM_FIELDS}
+    data["banned"] = set(data.get("banned") or ())
+    return RoomRecord(**data)
+
+
+def _member_to_json(member: MemberRecord) -> str:
+    data = asdict(member)
+    data["sockets"] = sorted(member.sockets)
+    return _dumps(data)
+
+
+def _member_from_json(raw: str) -> MemberRecord:
+    data = {k: v for k, v in _loads(raw).items() if k in _MEMBER_FIELDS}
+    data["sockets"] = set(data.get("sockets") or ())
+    return MemberRecord(**data)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    room: str
+    members: str
+    order: str
+    ops: str
+    meta: str
+    pending: str
+    chat: str
+    lock: str
+
+    @classmethod
+    def of(cls, prefix: str, room_id: str) -> _Keys:
+        base = f"{prefix}room:{room_id}"
+        return cls(
+            room=base,
+            members=f"{base}:members",
+            order=f"{base}:order",
+            ops=f"{base}:ops",
+            meta=f"{base}:opmeta",
+            pending=f"{base}:pending",
+            chat=f"{base}:chat",
+            lock=f"{base}:lock",
+        )
+
+    @property
+    def data(self) -> list[str]:
+        """Every key of the room but its lock (a lock outlives a delete under it)."""
+        return [self.room, self.members, self.order, self.ops, self.meta, self.pending, self.chat]
+
+
+class RedisStore(Store):
+    """Rooms in Redis, shared by every room-server process that uses the same ``url``.
+
+    ``extend_window`` is as in :class:`~jupyter_classroom.store.MemoryStore`. The room lock
+    is a lease (``SET NX PX``) of ``lock_ttl`` seconds, renewed while held, so a process that
+    dies holding it blocks the room for at most that long; waiting for it gives up after
+    ``lock_wait`` seconds with :class:`LockTimeout`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        extend_window: int = 5000,
+        prefix: str = "jc:",
+        lock_ttl: float = 5.0,
+        lock_wait: float = 10.0,
+        redis: Redis | None = None,
+    ) -> None:
+        self.redis: Redis = redis or Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self.extend_window = extend_window
+        self.lock_ttl = lock_ttl
+        self.lock_wait = lock_wait
+        self._index = f"{prefix}rooms"
+        self._index_counter = f"{prefix}rooms:n"
+        self._local_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._folding: set[str] = set()  # rooms this process is folding now
+        script = self.redis.register_script
+        self._add_room = script(_ADD_ROOM)
+        self._save_room = script(_SAVE_ROOM)
+        self._save_member = script(_SAVE_MEMBER)
+        self._next_present = script(_NEXT_PRESENT)
+        self._append_op = script(_APPEND_OP)
+        self._apply_fold = script(_APPLY_FOLD)
+        self._board = script(_BOARD)
+        self._append_chat = script(_APPEND_CHAT)
+        self._add_failure = script(_ADD_FAILURE)
+        self._release = script(_RELEASE)
+        self._renew = script(_RENEW)
+
+    def _keys(self, room_id: str) -> _Keys:
+        return _Keys.of(self.prefix, room_id)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    # ---------------------------------------------------------------------------------------
+    # the room lock
+
+    def room_lock(self, room_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locked(room_id)
+
+    @asynccontextmanager
+    async def _locked(self, room_id: str) -> AsyncIterator[None]:
+        # Contenders in this process queue on a local lock; only one of them polls Redis.
+        lock, users = self._local_locks.get(room_id, (asyncio.Lock(), 0))
+        self._local_locks[room_id] = (lock, users + 1)
+        try:
+            async with lock:
+                key = self._keys(room_id).lock
+                token = secrets.token_hex(16)
+                await self._acquire(key, token)
+                renewer = asyncio.ensure_future(self._keep_lease(key, token))
+                try:
+                    yield
+                finally:
+                    renewer.cancel()
+                    await self._release(keys=[key], args=[token])
+        finally:
+            lock, users = self._local_locks[room_id]
+            if users <= 1:
+                del self._local_locks[room_id]
+            else:
+                self._local_locks[room_id] = (lock, users - 1)
+
+    async def _acquire(self, key: str, token: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait
+        delay = 0.002
+        while not await self.redis.set(key, token, nx=True, px=_ms(self.lock_ttl)):
+            if loop.time() >= deadline:
+                raise LockTimeout(f"the lock {key} stayed taken for {self.lock_wait} s")
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.05)
+
+    async def _keep_lease(self, key: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.lock_ttl / 3)
+            if not await self._renew(keys=[key], args=[token, _ms(self.lock_ttl)]):
+                log.warning("classroom: lost the lease of %s while holding it", key)
+                return
+
+    # ---------------------------------------------------------------------------------------
+    # rooms
+
+    async def add_room(self, room: RoomRecord) -> None:
+        keys = self._keys(room.id)
+        await self._add_room(
+            keys=[self._index, self._index_counter, *keys.data],
+            args=[room.id, _room_to_json(room)],
+        )
+
+    async def get_room(self, room_id: str) -> RoomRecord | None:
+        raw = cast(str | None, await self.redis.hget(self._keys(room_id).room, "record"))
+        return _room_from_json(raw) if raw else None
+
+    async def save_room(self, room: RoomRecord) -> None:
+        await self._save_room(keys=[self._keys(room.id).room], args=[_room_to_json(room)])
+
+    async def delete_room(self, room_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*self._keys(room_id).data)
+            pipe.zrem(self._index, room_id)
+            await pipe.execute()
+
+    async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
+        room_ids = cast(list[str], await self.redis.zrange(self._index, 0, -1))
+        if not room_ids:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room_id in room_ids:
+                pipe.hget(self._keys(room_id).room, "record")
+            records: list[str | None] = await pipe.execute()
+        for raw in records:
+            if raw:
+                yield _room_from_json(raw)
+
+    # ---------------------------------------------------------------------------------------
+    # members
+
+    async def get_members(self, room_id: str) -> list[MemberRecord]:
+        keys = self._keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(keys.order, 0, -1)
+            pipe.hgetall(keys.members)
+            order, by_id = await pipe.execute()
+        members = [
+            _member_from_json(by_id.pop(member_id)) for member_id in order if member_id in by_id
+        ]
+        return members + [_member_from_json(raw) for raw in by_id.values()]
+
+    async def get_member(self, room_id: str, member_id: str) -> MemberRecord | None:
+        raw = cast(str | None, await self.redis.hget(self._keys(room_id).members, member_id))
+        return _member_from_json(raw) if raw else None
+
+    async def save_member(self, room_id: str, member: MemberRecord) -> None:
+        keys = self._keys(room_id)
+        await self._save_member(
+            keys=[keys.room, keys.members, keys.order], args=[member.id, _member_to_json(member)]
+        )
+
+    async def delete_member(self, room_id: str, member_id: str) -> None:
+        keys = self._keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.members, member_id)
+            pipe.zrem(keys.order, member_id)
+            await pipe.execute()
+
+    async def next_present_order(self, room_id: str) -> int:
+        order = int(await self._next_present(keys=[self._keys(room_id).room]))
+        if order < 0:
+            raise KeyError(room_id)
+        return order
+
+    # ---------------------------------------------------------------------------------------
+    # board
+
+    async def append_op(
+        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        keys = self._keys(room_id)
+        rest = _dumps({"author": author, "ts": ts, "op": op})
+        result = await self._append_op(
+            keys=[keys.room, keys.meta, keys.ops, keys.pending],
+            args=[op["id"], author, op["type"], "," + rest[1:]],
+        )
+        if result == -1:
+            raise KeyError(room_id)
+        if result == 0:
+            return None
+        seq, pending = int(result[0]), int(result[1])
+        if pending > self.extend_window and room_id not in self._folding:
+            # One fold per room at a time here; the drawers' other extends go on meanwhile.
+            self._folding.add(room_id)
+            try:
+                await self._fold(keys)
+            finally:
+                self._folding.discard(room_id)
+        return {"seq": seq, "author": author, "ts": ts, "op": op}
+
+    async def _fold(self, keys: _Keys) -> None:
+        """Merge the pending ``extend`` ops into their strokes (see the module docstring)."""
+        for _ in range(10):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hget(keys.room, "gen")
+                pipe.lrange(keys.pending, 0, -1)
+                gen, pending = await pipe.execute()
+            if gen is None or len(pending) <= self.extend_window:
+                return
+            extends = [_loads(raw) for raw in await self._ops_at(keys, pending) if raw]
+            targets = sorted({e["op"]["target"] for e in extends})
+            target_meta = cast(
+                list[str | None], await self.redis.hmget(keys.meta, targets) if targets else []
+            )
+            stroke_seqs: dict[str, int] = {}
+            for target, meta in zip(targets, target_meta, strict=True):
+                if meta:
+                    _, kind, seq = meta.rsplit("\n", 2)
+                    if kind == "stroke":
+                        stroke_seqs[target] = int(seq)
+            strokes: dict[str, dict[str, Any]] = {}
+            for raw in await self._ops_at(keys, list(stroke_seqs.values())):
+                if raw:
+                    stroke = _loads(raw)
+                    strokes[stroke["op"]["id"]] = stroke
+            folded: list[int] = []
+            for extend in extends:  # in seq order, as the pending list is
+                stroke = strokes.get(extend["op"]["target"])
+                if stroke is None or stroke["seq"] > extend["seq"]:
+                    continue  # an extend with no stroke before it stays as it is
+                stroke["op"]["points"].extend(extend["op"]["points"])
+                folded.append(extend["seq"])
+            args: list[Any] = [gen, len(pending), pending[-1], len(strokes)]
+            for stroke in strokes.values():
+                args += [stroke["seq"], _dumps(stroke)]
+            args += folded
+            if await self._apply_fold(keys=[keys.room, keys.ops, keys.pending], args=args):
+                return
+
+    async def _ops_at(self, keys: _Keys, seqs: list[Any]) -> list[str | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for seq in seqs:
+                pipe.zrangebyscore(keys.ops, seq, seq)
+            found: list[list[str]] = await pipe.execute()
+        return [entries[0] if entries else None for entries in found]
+
+    async def op_meta(self, room_id: str, op_id: str) -> OpMeta | None:
+        keys = self._keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.room)
+            pipe.hget(keys.meta, op_id)
+            exists, raw = await pipe.execute()
+        if not exists:
+            raise KeyError(room_id)
+        if raw is None:
+            return None
+        author, kind, seq = raw.rsplit("\n", 2)
+        return OpMeta(author=author, type=kind, seq=int(seq))
+
+    async def board(self, room_id: str, since: int | None = None) -> BoardSlice:
+        keys = self._keys(room_id)
+        result = await self._board(
+            keys=[keys.room, keys.ops], args=["" if since is None else int(since)]
+        )
+        if result is None:
+            raise KeyError(room_id)
+        seq, complete, ops = result
+        return BoardSlice(seq=int(seq), ops=[_loads(raw) for raw in ops], complete=bool(complete))
+
+    async def board_size(self, room_id: str) -> int:
+        keys = self._keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.room)
+            pipe.zcard(keys.ops)
+            pipe.llen(keys.pending)
+            exists, ops, pending = await pipe.execute()
+        if not exists:
+            raise KeyError(room_id)
+        return int(ops) - int(pending)
+
+    # ---------------------------------------------------------------------------------------
+    # chat
+
+    async def append_chat(self, room_id: str, message: dict[str, Any], backlog: int) -> None:
+        keys = self._keys(room_id)
+        if not await self._append_chat(
+            keys=[keys.room, keys.chat], args=[_dumps(message), backlog]
+        ):
+            raise KeyError(room_id)
+
+    async def chat(self, room_id: str) -> list[dict[str, Any]]:
+        keys = self._keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.room)
+            pipe.lrange(keys.chat, 0, -1)
+            exists, messages = await pipe.execute()
+        if not exists:
+            raise KeyError(room_id)
+        return [_loads(raw) for raw in messages]
+
+    # ---------------------------------------------------------------------------------------
+    # tickets and join throttling
+
+    def _ticket_key(self, ticket: str) -> str:
+        # Whoever can list the keys still cannot use a ticket: the key is its hash.
+        return f"{self.prefix}ticket:{_digest(ticket)}"
+
+    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None:
+        await self.redis.set(self._ticket_key(ticket), _dumps([room_id, member_id]), px=_ms(ttl))
+
+    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
+        key = self._ticket_key(ticket)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(key)
+            pipe.delete(key)
+            raw, _ = await pipe.execute()
+        if raw is None:
+            return None
+        room_id, member_id = _loads(raw)
+        return str(room_id), str(member_id)
+
+    def _failures_key(self, user: str, room_id: str) -> str:
+        return f"{self.prefix}fail:{_digest(user, room_id)}"
+
+    async def join_failures(self, user: str, room_id: str) -> int:
+        raw = await self.redis.get(self._failures_key(user, room_id))
+        return int(raw) if raw else 0
+
+    async def add_join_failure(self, user: str, room_id: str, window: float) -> int:
+        return int(
+            await self._add_failure(keys=[self._failures_key(user, room_id)], args=[_ms(window)])
+        )
+
+    async def reset_join_failures(self, user: str, room_id: str) -> None:
+        await self.redis.delete(self._failures_key(user, room_id))
