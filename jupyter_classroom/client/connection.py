@@ -26,8 +26,11 @@ log = logging.getLogger("jupyter_classroom.client")
 
 URL_ENV = "JUPYTER_CLASSROOM_URL"
 TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
+HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 SOCKET_PATH = "classroom/socket.io"
 GAP_RESYNC_AFTER = 2.0  # seconds a seq gap may stay open before the room is resynced
+RETRY_AFTER = 1.0  # seconds before a resync that failed for a passing reason is tried again
+GONE = frozenset({"not_found", "forbidden", "not_member", "bad_password"})
 
 Listener = Callable[[dict[str, Any]], Any]
 
@@ -93,6 +96,11 @@ class Connection:
         self.origin, self.socket_path, token = resolve_endpoint(url, token)
         self.timeout = timeout
         self.headers = dict(headers or {})
+        hub_token = os.environ.get(HUB_TOKEN_ENV)
+        if hub_token and not token and url is None and "authorization" not in map(str.lower, self.headers):
+            # A hub's shared room server (a JupyterHub service) takes the kernel's hub token.
+            # Sent only where the deployment's $JUPYTER_CLASSROOM_URL points, never to a url=.
+            self.headers["Authorization"] = f"token {hub_token}"
         self.auth: dict[str, Any] = {"client_id": client_id or uuid.uuid4().hex}
         if token:
             self.auth["token"] = token
@@ -271,10 +279,15 @@ class Connection:
         try:
             ack = await self.request(Event.ROOM_JOIN, {"room_id": room_id, "since": room.seq})
         except ClassroomError as exc:
-            log.warning("classroom: could not rejoin %s: %s", room_id, exc)
-            self._forget(room_id)
-            await self._notify(Event.ROOM_CLOSED, {"room_id": room_id, "reason": exc.message})
-            return
+            if exc.code in GONE:  # the room closed, or we were kicked: it is over
+                log.warning("classroom: could not rejoin %s: %s", room_id, exc)
+                self._forget(room_id)
+                await self._notify(Event.ROOM_CLOSED, {"room_id": room_id, "reason": exc.message})
+            elif self.connected:  # a passing fault (a timeout, a busy server): try again soon
+                loop = asyncio.get_running_loop()
+                loop.call_later(RETRY_AFTER, lambda: self._spawn(self._resync(room_id)))
+            return  # disconnected: the next connect resyncs every room
+
         board = ack["board"]
         room.info, room.you = ack["room"], ack["you"]
         room.members = {m["id"]: m for m in ack["members"]}
