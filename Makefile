@@ -14,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet hatchling hatch-jupyter-builder editables "jupyterlab>=4.2,<5"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PIP) install --quiet --no-build-isolation -e ".[test,dev]"
+	# JupyterHub's proxy, for the hub tests
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@5
 	touch $@
 
 setup: $(VENV)/.installed

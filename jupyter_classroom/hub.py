@@ -1,0 +1,260 @@
+"""JupyterHub service mode: one room server for every user of a hub.
+
+On a hub each user has a single-user server, so a room server inside each would be shared by
+nobody. ``jupyter classroom`` run as a hub service (at ``/services/classroom/``) is shared by
+all: identities are hub usernames, proven by hub tokens: a kernel's ``$JUPYTERHUB_API_TOKEN``
+(``Authorization: token ...``), the browser's token (``?token=`` on websockets, as the video
+view sends it) or the service's own OAuth cookie. Hub admins, and members of one hub group,
+are the instructors.
+
+:class:`ClassroomApp` installs :class:`HubIdentityProvider` and :class:`HubAuthorizer` when it
+starts the server as a service (see :func:`service_server_config`); the authorizer allows the
+classroom and nothing else, so the service's Jupyter server runs no kernels, files or
+terminals for hub users.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.base.handlers import JupyterHandler
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from tornado import web
+from tornado.httputil import url_concat
+from traitlets import Bool, Instance, default
+
+from .server.events import ServerOptions
+from .server.handler import AUTH_RESOURCE
+
+SERVICE_NAME_ENV = "JUPYTERHUB_SERVICE_NAME"
+SERVICE_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
+SERVICE_URL_ENV = "JUPYTERHUB_SERVICE_URL"
+HOME_PATH = "/classroom/"  # the service's landing page (and where the hub's link leads)
+
+
+def service_server_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """``ServerApp`` settings for a hub service, from the environment the hub gives it.
+
+    The hub routes ``$JUPYTERHUB_SERVICE_PREFIX`` to ``$JUPYTERHUB_SERVICE_URL``: serve that
+    prefix there. The proxy keeps the public Host header, so the loopback-only Host check
+    is off; hub tokens guard every request instead.
+    """
+    env = os.environ if environ is None else environ
+    prefix = env.get(SERVICE_PREFIX_ENV)
+    if not prefix:
+        raise RuntimeError(
+            f"a JupyterHub service needs ${SERVICE_PREFIX_ENV} (and ${SERVICE_URL_ENV}, "
+            "$JUPYTERHUB_API_TOKEN, $JUPYTERHUB_API_URL): set them for an external service"
+        )
+    config: dict[str, Any] = {
+        "base_url": prefix,
+        "identity_provider_class": HubIdentityProvider,
+        "authorizer_class": HubAuthorizer,
+        "allow_remote_access": True,
+        "open_browser": False,
+        "terminals_enabled": False,
+        "default_url": HOME_PATH,
+    }
+    url = urlsplit(env.get(SERVICE_URL_ENV, ""))
+    if url.hostname:
+        config["ip"] = url.hostname
+    if url.port:
+        config["port"] = url.port
+        config["port_retries"] = 0  # the hub routes to this port and no other
+    return config
+
+
+class HubUser(User):
+    """A hub user, with what the hub says about them (``hub``: the hub's user model)."""
+
+    hub: dict[str, Any]
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        info = model.get("user_info") or {}
+        name = str(model["name"])
+        super().__init__(username=name, name=str(info.get("name") or name))
+        self.hub = model
+
+    @property
+    def admin(self) -> bool:
+        return bool(self.hub.get("admin"))
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return frozenset(self.hub.get("groups") or ())
+
+
+class _Members(frozenset[str]):
+    """A frozenset of usernames that also holds whoever ``test`` accepts, and is never empty.
+
+    ``ServerOptions.admin_users`` / ``instructor_users`` are sets of names; under a hub they
+    are these, so the room server's own rules decide with the hub's answers.
+    """
+
+    _test: Callable[[str], bool]
+
+    def __new__(cls, names: Iterable[str], test: Callable[[str], bool]) -> _Members:
+        members = super().__new__(cls, names)
+        members._test = test
+        return members
+
+    def __contains__(self, user: object) -> bool:
+        return frozenset.__contains__(self, user) or (isinstance(user, str) and self._test(user))
+
+    def __bool__(self) -> bool:
+        return True  # an empty admin set means "everyone" to the room server: never that here
+
+
+class HubRoles:
+    """What the hub said about each user when they last authenticated: admin, groups.
+
+    Filled by :class:`HubIdentityProvider` when it identifies a request, read when the socket
+    of that request connects (the hub's answers are cached for ``HubAuth.cache_max_age``).
+    """
+
+    def __init__(self) -> None:
+        self._users: dict[str, tuple[bool, frozenset[str]]] = {}
+
+    def record(self, user: HubUser) -> None:
+        self._users[user.username] = (user.admin, user.groups)
+
+    def is_admin(self, username: str) -> bool:
+        return self._users.get(username, (False, frozenset()))[0]
+
+    def in_group(self, username: str, group: str) -> bool:
+        return group in self._users.get(username, (False, frozenset()))[1]
+
+    def server_options(self, options: ServerOptions, instructor_group: str) -> ServerOptions:
+        """``options`` with hub admins as admins (besides ``admin_users``), and hub admins
+        and members of ``instructor_group`` as instructors (besides ``instructor_users``)."""
+        return dataclasses.replace(
+            options,
+            admin_users=_Members(options.admin_users, self.is_admin),
+            instructor_users=_Members(
+                options.instructor_users or (),
+                lambda user: self.is_admin(user) or self.in_group(user, instructor_group),
+            ),
+        )
+
+
+class HubOAuthCallback(HubOAuthCallbackHandler):
+    """Completes a browser's OAuth with the hub and sets the service's cookie."""
+
+    def initialize(self, hub_auth: HubOAuth) -> None:
+        self.hub_auth = hub_auth
+
+
+class ServiceHomeHandler(JupyterHandler):
+    """The service's page: who you are to the classroom (a browser logs in through it)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        user = self.current_user
+        roles = self.identity_provider.classroom_roles  # type: ignore[attr-defined]
+        self.finish(
+            {
+                "service": "jupyter_classroom",
+                "user": user.username,
+                "admin": roles.is_admin(user.username),
+                "groups": sorted(getattr(user, "groups", ())),
+            }
+        )
+
+
+class HubIdentityProvider(IdentityProvider):
+    """Identifies hub users by their hub tokens, for a service built on Jupyter Server.
+
+    Accepts users (not services) holding the service's access scope
+    (``access:services!service=<name>``).
+    """
+
+    hub_auth = Instance(HubOAuth)
+    classroom_roles = Instance(HubRoles, ())
+    need_token = Bool(False)  # no Jupyter token: hub tokens only
+
+    @default("hub_auth")
+    def _default_hub_auth(self) -> HubOAuth:
+        # configured from the service's environment ($JUPYTERHUB_API_URL, ...)
+        return HubOAuth(parent=self)
+
+    async def get_user(self, handler: web.RequestHandler) -> HubUser | None:
+        if hasattr(handler, "_classroom_hub_user"):
+            return handler._classroom_hub_user
+        handler._classroom_hub_user = None  # type: ignore[attr-defined]
+        self._patch_get_login_url(handler)
+        model = await self.hub_auth.get_user(handler, sync=False)
+        if not model or model.get("kind", "user") != "user":
+            return None
+        if not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
+            self.log.warning(
+                "classroom: hub user %s lacks %s", model["name"], self.hub_auth.access_scopes
+            )
+
+            def forbid(*args: Any, **kwargs: Any) -> None:
+                raise web.HTTPError(403, f"{model['name']} may not use this service")
+
+            handler.redirect = forbid  # type: ignore[method-assign]  # not back to login
+            return None
+        user = HubUser(model)
+        self.classroom_roles.record(user)
+        handler._classroom_hub_user = user  # type: ignore[attr-defined]
+        return user
+
+    def _patch_get_login_url(self, handler: web.RequestHandler) -> None:
+        """Send browsers that need to log in to the hub's OAuth, not to a password form."""
+        original = handler.get_login_url
+
+        def get_login_url() -> str:
+            with mock.patch.dict(
+                handler.application.settings, {"login_url": self.hub_auth.login_url}
+            ):
+                login_url = original()
+            params: dict[str, str] = {}
+            verifier = None
+            if getattr(self.hub_auth, "pkce_enabled", False):
+                verifier, challenge, method = self.hub_auth.generate_pkce_code_challenge()
+                params.update(code_challenge=challenge, code_challenge_method=method)
+            kwargs = {"code_verifier": verifier} if verifier else {}
+            params["state"] = self.hub_auth.set_state_cookie(
+                handler, next_url=handler.request.uri, **kwargs
+            )
+            return str(url_concat(login_url, params))
+
+        handler.get_login_url = get_login_url  # type: ignore[method-assign]
+
+    def get_handlers(self) -> list[tuple[str, object]]:
+        return [
+            ("/oauth_callback", HubOAuthCallback, {"hub_auth": self.hub_auth}),  # type: ignore[list-item]
+            (HOME_PATH, ServiceHomeHandler),
+        ]
+
+    def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:
+        """Hub tokens guard every request: nothing to warn about."""
+
+    @property
+    def login_available(self) -> bool:
+        return False
+
+    @property
+    def logout_available(self) -> bool:
+        return False
+
+
+class HubAuthorizer(Authorizer):
+    """Allows hub users the classroom, and nothing else this Jupyter server could do."""
+
+    def is_authorized(
+        self, handler: JupyterHandler, user: User, action: str, resource: str
+    ) -> bool:
+        return resource == AUTH_RESOURCE and isinstance(user, HubUser)
