@@ -1,0 +1,93 @@
+"""``ReceivedTrack``: one remote member's track, always drained, shared by any readers.
+
+An aiortc remote track queues every decoded frame until someone reads it; unread, it grows
+without bound. So each received track is read from the moment it arrives (counting frames
+and keeping the latest one), and readers such as a recorder get their own copy through a
+``MediaRelay`` instead of competing for frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import numpy as np
+from aiortc import MediaStreamTrack
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+
+class ReceivedTrack:
+    """A track received from ``member_id``: ``frames`` so far, the ``last_frame``, and
+    ``first_frame_at`` (``time.monotonic()``)."""
+
+    def __init__(self, member_id: str, track: MediaStreamTrack, relay: MediaRelay) -> None:
+        self.member_id = member_id
+        self.track = track  # read it through subscribe(), never directly
+        self.kind: str = track.kind
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self.last_frame: VideoFrame | AudioFrame | None = None
+        self.created_at = time.monotonic()
+        self._relay = relay
+        self._ended = asyncio.Event()
+        self._drain = asyncio.ensure_future(self._run(relay.subscribe(track, buffered=True)))
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def subscribe(self, *, buffered: bool = True) -> MediaStreamTrack:
+        """A new reader of this track's frames (a recorder, a display, a re-publisher)."""
+        return self._relay.subscribe(self.track, buffered=buffered)
+
+    def last_rgb(self) -> np.ndarray | None:
+        """The latest video frame as an ``(h, w, 3)`` RGB array."""
+        frame = self.last_frame
+        if not isinstance(frame, VideoFrame):
+            return None
+        return frame.to_ndarray(format="rgb24")
+
+    async def wait_frames(self, count: int, timeout: float = 10.0) -> int:
+        """Wait until ``count`` frames have arrived (TimeoutError otherwise); returns frames."""
+        deadline = time.monotonic() + timeout
+        while self.frames < count:
+            if self.ended:
+                raise MediaStreamError(f"track ended after {self.frames} frames")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.frames} of {count} frames in {timeout} s")
+            await asyncio.sleep(0.02)
+        return self.frames
+
+    async def wait_ended(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._ended.wait(), timeout)
+
+    async def _run(self, reader: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await reader.recv()
+                if self.first_frame_at is None:
+                    self.first_frame_at = time.monotonic()
+                if isinstance(frame, (VideoFrame, AudioFrame)):
+                    self.last_frame = frame
+                self.frames += 1
+        except MediaStreamError:
+            pass
+        finally:
+            self._ended.set()
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop draining: let the track end by itself (its connection is closing), for up to
+        ``grace`` seconds, so aiortc's readers finish too; then stop waiting."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._ended.wait()), grace)
+        self._drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._drain
+        self._ended.set()
+
+    def __repr__(self) -> str:
+        state = "ended" if self.ended else "live"
+        return f"<ReceivedTrack {self.kind} from {self.member_id} {state} frames={self.frames}>"
