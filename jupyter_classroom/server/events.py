@@ -24,6 +24,7 @@ import socketio
 from .. import protocol as p
 from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
+from . import jsoncodec
 from .ratelimit import TokenBucket
 
 log = logging.getLogger("jupyter_classroom")
@@ -94,6 +95,7 @@ class RoomServer:
             async_handlers=False,
             max_http_buffer_size=max_message_size,
             client_manager=client_manager,
+            json=jsoncodec,
             logger=False,
             engineio_logger=False,
         )
