@@ -9,7 +9,8 @@ PORT ?= 8888
 
 .PHONY: setup system lab test lint clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml labextension/package.json $(wildcard labextension/src/*.ts)
+	rm -rf jupyter_classroom/labextension  # rebuild the JupyterLab extension from its sources
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet hatchling hatch-jupyter-builder editables "jupyterlab>=4.2,<5"
@@ -20,13 +21,15 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Debian packages the tests use, installed when missing (as root; otherwise it says what to install).
+# Debian packages the tests use, installed when missing (as root; otherwise it says what to
+# install): redis-server for the scale-out tests, chromium for tests/e2e (driven by Playwright,
+# which never downloads a browser of its own here).
 system:
 	@missing=""; \
-	for tool in redis-server; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	for tool in redis-server chromium; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else echo "Please install the Debian packages:$$missing"; exit 1; fi; \
 	fi
 

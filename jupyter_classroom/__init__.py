@@ -7,7 +7,15 @@ from typing import Any
 from ._version import __version__
 from .client import ClassroomError, Client, Connection
 
-__all__ = ["Classroom", "ClassroomError", "Client", "Connection", "Lobby", "Whiteboard", "__version__"]
+__all__ = [
+    "Classroom",
+    "ClassroomError",
+    "Client",
+    "Connection",
+    "Lobby",
+    "Whiteboard",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

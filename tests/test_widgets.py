@@ -258,7 +258,7 @@ async def test_lobby_join_dialog_and_classroom(server):
         classroom = await asyncio.to_thread(Classroom.create, "Physics", "quark", client=teacher)
         await wait_for(lambda: len(lobby.rooms) == 1)
         assert "Physics" in lobby.room_list.children[0].children[0].value
-        assert "&#128274;" in lobby.room_list.children[0].children[0].value  # a lock
+        assert "jc-locked" in lobby.room_list.children[0].children[0].value  # needs a password
         lobby.choose(lobby.rooms[0]["id"])
         assert lobby.join_dialog.layout.display == "flex"
         lobby.join_password.value = "wrong"

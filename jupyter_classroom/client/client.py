@@ -9,6 +9,8 @@ the server answers; ``client.aio`` offers the same methods as coroutines for asy
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
@@ -84,7 +86,12 @@ class Client:
     async def _make(
         url: str | None, token: str | None, name: str | None, headers: Any, timeout: float
     ) -> Connection:
-        connection = Connection(url, token, name=name, headers=headers, timeout=timeout)
+        # One kernel, one name, one member: running a cell again (or reloading the page and
+        # re-running it) makes a new Client that is the same member, not a second one.
+        client_id = hashlib.sha256(f"{os.getpid()}:{name or ''}".encode()).hexdigest()[:32]
+        connection = Connection(
+            url, token, name=name, headers=headers, timeout=timeout, client_id=client_id
+        )
         await connection.connect()
         return connection
 

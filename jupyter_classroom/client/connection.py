@@ -97,7 +97,12 @@ class Connection:
         self.timeout = timeout
         self.headers = dict(headers or {})
         hub_token = os.environ.get(HUB_TOKEN_ENV)
-        if hub_token and not token and url is None and "authorization" not in map(str.lower, self.headers):
+        if (
+            hub_token
+            and not token
+            and url is None
+            and "authorization" not in map(str.lower, self.headers)
+        ):
             # A hub's shared room server (a JupyterHub service) takes the kernel's hub token.
             # Sent only where the deployment's $JUPYTER_CLASSROOM_URL points, never to a url=.
             self.headers["Authorization"] = f"token {hub_token}"

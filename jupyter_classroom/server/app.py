@@ -210,7 +210,9 @@ class ClassroomApp(ExtensionApp):
             ops_per_second=self.ops_per_second,
             chats_per_second=self.chats_per_second,
         )
-        hub_roles = getattr(getattr(self.serverapp, "identity_provider", None), "classroom_roles", None)
+        hub_roles = getattr(
+            getattr(self.serverapp, "identity_provider", None), "classroom_roles", None
+        )
         if hub_roles is not None:  # a JupyterHub service: the hub says who is admin, who teaches
             options = hub_roles.server_options(options, self.hub_instructor_group)
         self.room_server = RoomServer(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from ipycanvas import canvas as ipycanvas_canvas
 from ipycanvas import hold_canvas
 
 from ..client import ClassroomError, Client
@@ -33,7 +34,21 @@ FRIENDLY_ERRORS = {
 def drawing() -> Iterator[None]:
     """Hold the lock and batch ipycanvas commands into one message."""
     with DRAW_LOCK, hold_canvas():
+        _forget_current_canvas()
         yield
+
+
+def _forget_current_canvas() -> None:
+    """Make the next batch name its canvas, even the one ipycanvas believes is current.
+
+    ipycanvas skips the "switch canvas" command when the kernel drew on the same canvas last
+    time, but a reloaded page has a new canvas manager that is on no canvas: the first command
+    then fails in the browser and stops every canvas of that page for good (ipycanvas#322),
+    so a student who reloads the page sees a blank, dead board.
+    """
+    manager = getattr(ipycanvas_canvas, "_CANVAS_MANAGER", None)
+    if manager is not None and hasattr(manager, "_current_canvas"):
+        manager._current_canvas = None
 
 
 def describe(error: BaseException) -> str:

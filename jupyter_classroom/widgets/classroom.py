@@ -80,7 +80,11 @@ class Classroom(VBox):
         if room is None:
             self.header.value = "<h3>This room has closed, or you are no longer in it.</h3>"
             return
-        lock = " &#128274;" if room.info["locked"] else ""
+        lock = (
+            ' <small class="jc-locked" style="border:1px solid #999;border-radius:3px;padding:0 3px">password</small>'
+            if room.info["locked"]
+            else ""
+        )
         role = "host" if room.is_host else "member"
         self.header.value = (
             f"<h3 style='margin:4px 0'>{html.escape(room.info['title'])}{lock}</h3>"

@@ -63,7 +63,11 @@ class Lobby(VBox):
         self.rooms = rooms
         rows = []
         for room in rooms:
-            lock = " &#128274;" if room["locked"] else ""
+            lock = (
+                ' <small class="jc-locked" style="border:1px solid #999;border-radius:3px;padding:0 3px">password</small>'
+                if room["locked"]
+                else ""
+            )
             label = HTML(
                 f"<b>{html.escape(room['title'])}</b>{lock} "
                 f"<small>by {html.escape(room['host']['name'])}, {room['members']} here</small>",

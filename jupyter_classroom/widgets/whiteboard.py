@@ -99,6 +99,8 @@ class Whiteboard(VBox):
         self._visible: set[str] = set()
         self._cursors: dict[str, tuple[float, float]] = {}
         self._cursor_sent = 0.0
+        self._cursor_at = (0.0, 0.0)  # the pointer's last position, sent by the trailing flush
+        self._cursor_scheduled = False
         self._undo: list[str] = []
         self._redo: list[str] = []
         self._kernel_busy = False
@@ -344,10 +346,27 @@ class Whiteboard(VBox):
                 "fill": None}  # fmt: skip
 
     def _send_cursor(self, x: float, y: float) -> None:
+        """At most ~30 positions a second, and always the last one (where the pointer stopped)."""
         now = time.monotonic()
-        if now - self._cursor_sent >= CURSOR_INTERVAL:
+        with self._lock:
+            self._cursor_at = (x, y)
+            if self._cursor_scheduled:
+                return
+            wait = CURSOR_INTERVAL - (now - self._cursor_sent)
+            if wait > 0:
+                self._cursor_scheduled = True
+                loop = self.client._loop.loop
+                loop.call_soon_threadsafe(loop.call_later, wait, self._flush_cursor)
+                return
             self._cursor_sent = now
-            submit(self.client, self.client.connection.cursor(self.room_id, x, y))
+        submit(self.client, self.client.connection.cursor(self.room_id, x, y))
+
+    def _flush_cursor(self) -> None:
+        with self._lock:
+            self._cursor_scheduled = False
+            self._cursor_sent = time.monotonic()
+            x, y = self._cursor_at
+        submit(self.client, self.client.connection.cursor(self.room_id, x, y))
 
     # ---------------------------------------------------------------------------------------
     # undo, redo, clear, lock

@@ -296,22 +296,23 @@ export class VideoView extends DOMWidgetView {
     this._localId = ack.you.id;
     this._localEl.dataset.memberId = ack.you.id;
 
+    const send = (to: string, data: SignalData): Promise<void> | undefined => {
+      if (!socket.connected) {
+        return;
+      }
+      return socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emitWithAck('rtc:signal', { room_id: roomId, to, data })
+        .then((res: { ok?: boolean; error?: { message?: string } } | undefined) => {
+          if (res && res.ok === false) {
+            console.warn('jupyter-classroom: rtc:signal refused', res.error);
+          }
+        });
+    };
     const mesh = new Mesh({
       localId: ack.you.id,
       createPeerConnection: () => new RTCPeerConnection({ iceServers }),
-      send: (to, data) => {
-        if (!socket.connected) {
-          return;
-        }
-        return socket
-          .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck('rtc:signal', { room_id: roomId, to, data })
-          .then((res: { ok?: boolean; error?: { message?: string } } | undefined) => {
-            if (res && res.ok === false) {
-              console.warn('jupyter-classroom: rtc:signal refused', res.error);
-            }
-          });
-      }
+      send
     });
     this._mesh = mesh;
     mesh.peerAdded.connect(({ remoteId, member }) => this._addTile(remoteId, member.name));
@@ -333,6 +334,12 @@ export class VideoView extends DOMWidgetView {
       mesh.publish(this._outStream!);
     }
     for (const member of others) {
+      // This is a new session: any connection the others hold to us is stale. They opened one
+      // when our kernel joined, before this view attached, and its offer reached no browser
+      // (or it belongs to a page of ours that was reloaded). An impolite peer would wait for
+      // the answer to that lost offer and ignore ours forever: tell it to drop it first (a
+      // socket keeps the order, so our offer follows the bye).
+      void send(member.id, { type: 'bye' })?.catch(() => undefined);
       mesh.addMember(member);
     }
     if (!publish) {

@@ -156,7 +156,14 @@ describe('VideoView', () => {
     assert.equal(h.el.dataset.publishing, 'true');
     assert.equal(media.calls.length, 1);
     await waitFor(() => h.socket.signals().filter(s => s.type === 'offer').length === 2, 'offers');
-    const offer = h.socket.emitted.find(e => e.event === 'rtc:signal')!;
+    const signals = h.socket.emitted.filter(e => e.event === 'rtc:signal');
+    // A new session first tells each member to drop any stale connection to it, then offers.
+    for (const member of [ALICE, CAROL]) {
+      const toMember = signals.filter(e => e.payload.to === member.id).map(e => e.payload.data.type);
+      assert.equal(toMember[0], 'bye');
+      assert.ok(toMember.indexOf('offer') > 0);
+    }
+    const offer = signals.find(e => e.payload.data.type === 'offer')!;
     assert.equal(offer.payload.room_id, 'r1');
     assert.ok(typeof offer.payload.data.sdp === 'string');
   });
