@@ -22,6 +22,7 @@ from ..rooms import Limits, Rooms
 from ..store import MemoryStore, Store
 from .events import RoomServer, ServerOptions
 from .handler import jupyter_authenticator, make_handler
+from .heap import release_freed_memory
 
 SOCKET_PATH = "classroom/socket.io"
 URL_ENV = "JUPYTER_CLASSROOM_URL"
@@ -285,6 +286,7 @@ class ClassroomApp(ExtensionApp):
                 await self.store.delete_room(room_id)
             if stale:
                 self.room_server.list_changed()
+                release_freed_memory()
 
     async def stop_extension(self) -> None:
         if self._sweeper is not None:

@@ -25,6 +25,7 @@ from .. import protocol as p
 from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
 from . import jsoncodec
+from .heap import release_freed_memory
 from .ratelimit import TokenBucket
 
 log = logging.getLogger("jupyter_classroom")
@@ -332,6 +333,7 @@ class RoomServer:
                 if closing_member:
                     await self.sio.leave_room(other, member_channel(req.room_id, closing_member))
         self.list_changed()
+        release_freed_memory()  # the room's board is gone: give its pages back
         return ok_ack()
 
     async def room_ticket(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
