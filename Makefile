@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8888
 
-.PHONY: setup system lab test lint clean
+.PHONY: setup system lab test bench lint clean
 
 $(VENV)/.installed: pyproject.toml labextension/package.json $(wildcard labextension/src/*.ts)
 	rm -rf jupyter_classroom/labextension  # rebuild the JupyterLab extension from its sources
@@ -40,6 +40,11 @@ lab: setup
 test: setup system
 	$(PY) -m pytest -p no:cacheprovider
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
+
+# Ours vs a python-socketio relay vs a Node socket.io relay, a few minutes; writes
+# docs/performance.md. On a shared machine: make bench BENCH_ARGS="--nice -10"
+bench: setup
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check jupyter_classroom tests

@@ -96,7 +96,7 @@ class RoomServer:
             async_handlers=False,
             max_http_buffer_size=max_message_size,
             client_manager=client_manager,
-            json=jsoncodec,
+            serializer=jsoncodec.Packet,
             logger=False,
             engineio_logger=False,
         )

@@ -43,6 +43,12 @@ def make_handler(
 
         _backlogged_since: float | None = None
 
+        def get_compression_options(self) -> dict[str, Any] | None:
+            # engine.io's tornado handler turns permessage-deflate on, which browsers always
+            # offer: tornado would compress every small frame once per receiving socket, which
+            # costs more CPU (ours and the clients') than the bytes it saves (bench/proposals).
+            return None
+
         def write_message(self, message: Any, binary: bool = False) -> Any:
             # A client that stops reading must not make the server buffer without bound: a
             # socket whose unsent data stays over max_send_buffer bytes for slow_grace seconds

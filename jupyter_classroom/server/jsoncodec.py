@@ -10,9 +10,11 @@ clients send, NaN included, so that such payloads reach our schemas and get a cl
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import msgspec
+import socketio
 
 _encoder = msgspec.json.Encoder()
 
@@ -24,3 +26,11 @@ def dumps(obj: Any, **_: Any) -> str:
 
 def loads(text: str | bytes, **kwargs: Any) -> Any:
     return json.loads(text, **kwargs)
+
+
+class Packet(socketio.packet.Packet):
+    """Socket.IO packets of the room server, with this codec. (A subclass rather than
+    ``AsyncServer(json=...)``, which would set it on python-socketio's Packet class for every
+    client and server of the process.)"""
+
+    json = sys.modules[__name__]
