@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import socketio
 
-from ..protocol import Event
+from ..protocol import Event, Op
 
 log = logging.getLogger("jupyter_classroom.client")
 
@@ -249,7 +250,9 @@ class Connection:
         room = self.rooms.get(room_id)
         if room is not None:
             you = room.you["id"]
-            self._receive_op(room, {"seq": seq, "author": you, "ts": "", "op": op})
+            # keep it as the server stores it (defaults filled in), like everyone else's replica
+            stored = msgspec.json.decode(msgspec.json.encode(msgspec.convert(op, Op)))
+            self._receive_op(room, {"seq": seq, "author": you, "ts": "", "op": stored})
         return seq
 
     async def cursor(self, room_id: str, x: float, y: float) -> None:
