@@ -46,6 +46,8 @@ class Event:
     ROOM_CLOSED: Final = "room:closed"
     CHAT_MESSAGE: Final = "chat:message"
     SERVER_ANNOUNCEMENT: Final = "server:announcement"
+    # extension: a room's new ops as one list, for sockets that connect with auth.batch
+    BOARD_OPS: Final = "board:ops"
 
 
 class ErrorCode:

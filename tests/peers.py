@@ -51,6 +51,7 @@ class Peer:
         if use_jupyter_token:
             self.headers.setdefault("Authorization", f"token {server.jupyter_token}")
         self.received: dict[str, list[Any]] = defaultdict(list)
+        self.log: list[str] = []  # event names in the order they arrived
         self._queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.sio = socketio.AsyncClient(
             reconnection=False, handle_sigint=False, websocket_extra_options={"max_msg_size": 1 << 30}
@@ -59,6 +60,7 @@ class Peer:
 
     async def _record(self, event: str, data: Any = None) -> None:
         self.received[event].append(data)
+        self.log.append(event)
         self._queues[event].put_nowait(data)
 
     async def connect(self) -> None:

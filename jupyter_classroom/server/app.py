@@ -11,7 +11,6 @@ import time
 from typing import Any
 from urllib.parse import unquote
 
-import socketio
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Dict, Float, Int, List, Set, Unicode, default
@@ -21,6 +20,7 @@ from .._version import __version__
 from ..rooms import Limits, Rooms
 from ..store import MemoryStore, Store
 from .events import RoomServer, ServerOptions
+from .fanout import DirectFanoutManager, RedisFanoutManager
 from .handler import jupyter_authenticator, make_handler
 from .heap import release_freed_memory
 
@@ -222,9 +222,9 @@ class ClassroomApp(ExtensionApp):
             jupyter_authenticator(self.kernel_user),
             max_message_size=self.max_message_size,
             client_manager=(
-                socketio.AsyncRedisManager(self.redis_url, channel="jupyter_classroom")
+                RedisFanoutManager(self.redis_url, channel="jupyter_classroom")
                 if self.redis_url
-                else None
+                else DirectFanoutManager()
             ),
         )
         self._sweeper: asyncio.Task[None] | None = None

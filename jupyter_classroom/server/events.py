@@ -19,12 +19,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import socketio
 
 from .. import protocol as p
 from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
 from . import jsoncodec
+from .batching import OpBatcher
 from .heap import release_freed_memory
 from .ratelimit import TokenBucket
 
@@ -37,6 +39,16 @@ LIST_CHANGED_DELAY = 0.1  # coalesce bursts of room-list changes into one broadc
 
 def room_channel(room_id: str) -> str:
     return f"room:{room_id}"
+
+
+def board_channel(room_id: str, batched: bool) -> str:
+    """The room's sockets that get each op as a ``board:op`` (or, ``batched``, in
+    ``board:ops`` lists). A video socket (``room:attach``) is in neither."""
+    return f"{'batched' if batched else 'board'}:{room_id}"
+
+
+def board_channels(room_id: str) -> list[str]:
+    return [board_channel(room_id, False), board_channel(room_id, True)]
 
 
 def member_channel(room_id: str, member_id: str) -> str:
@@ -54,6 +66,7 @@ class Session:
     cursor_sent: float = 0.0
     cursor_pending: dict[str, Any] | None = None
     cursor_timer: bool = False
+    batched: bool = False  # auth.batch: this socket takes board ops as `board:ops` lists
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,7 @@ class RoomServer:
         self._authenticate = authenticate
         self.sessions: dict[str, Session] = {}
         self._list_changed_handle: asyncio.TimerHandle | None = None
+        self.batcher = OpBatcher(self._send_ops)
         self.sio = socketio.AsyncServer(
             async_mode="tornado",
             transports=["websocket"],
@@ -156,6 +170,7 @@ class RoomServer:
             identity,
             ops=TokenBucket(self.options.ops_per_second, 2 * self.options.ops_per_second),
             chats=TokenBucket(self.options.chats_per_second, 4 * self.options.chats_per_second),
+            batched=auth.get("batch") is True,
         )
         await self.sio.enter_room(sid, ALL_SOCKETS)
         log.debug("classroom socket %s connected as %s", sid, user)
@@ -201,11 +216,6 @@ class RoomServer:
     # ---------------------------------------------------------------------------------------
     # helpers
 
-    async def _emit(
-        self, event: str, data: Any, to: str | list[str], skip_sid: str | None = None
-    ) -> None:
-        await self.sio.emit(event, data, to=to, skip_sid=skip_sid)
-
     def _in_channel(self, sid: str, channel: str) -> bool:
         """Whether ``sid``, a socket of this process, is in ``channel`` now.
 
@@ -226,17 +236,19 @@ class RoomServer:
     async def _send_list(self) -> None:
         self._list_changed_handle = None
         rooms = await self.rooms.list_rooms()
-        await self._emit(Event.ROOM_LIST_CHANGED, {"rooms": rooms}, to=ALL_SOCKETS)
+        await self.sio.emit(Event.ROOM_LIST_CHANGED, {"rooms": rooms}, to=ALL_SOCKETS)
 
-    async def _bind(self, sid: str, session: Session, joined: Joined) -> None:
+    async def _bind(self, sid: str, session: Session, joined: Joined, board: bool = True) -> None:
         """Put ``sid`` into the room's channels and tell the others a member arrived."""
         room_id = joined.room["id"]
         member_id = joined.you["id"]
         session.rooms[room_id] = member_id
         await self.sio.enter_room(sid, room_channel(room_id))
+        if board:
+            await self.sio.enter_room(sid, board_channel(room_id, session.batched))
         await self.sio.enter_room(sid, member_channel(room_id, member_id))
         if joined.newly_present:
-            await self._emit(
+            await self.sio.emit(
                 Event.ROOM_MEMBER_JOINED,
                 {"room_id": room_id, "member": joined.you},
                 to=room_channel(room_id),
@@ -251,28 +263,39 @@ class RoomServer:
             room=joined.room,
             you=joined.you,
             members=joined.members,
-            board={"seq": board.seq, "ops": board.ops, "complete": board.complete},
+            # One pre-encoded array: python-socketio walks every list and dict of a payload
+            # looking for bytes before encoding it, which for a large board costs more than
+            # the encoding itself; a Raw is one opaque value to that walk.
+            board={
+                "seq": board.seq,
+                "ops": msgspec.Raw(msgspec.json.encode(board.ops)),
+                "complete": board.complete,
+            },
             chat=joined.chat,
         )
 
     async def _announce_departure(self, departure: Departure) -> None:
         room_id, member_id = departure.room_id, departure.member_id
+        await self.batcher.flush(room_id)  # the ops the member sent come before it leaves
         left = {"room_id": room_id, "member_id": member_id, "reason": departure.reason}
         # Everyone in the room hears it, the departing member's own sockets too (a kicked
         # member learns it was kicked). Those sockets leave the room's channel first and hear
         # it on their member channel: a socket on another process gets the leave and the
         # event in that order, so after room:member_left no broadcast of the room reaches it.
         for sid in departure.sockets:
-            await self.sio.leave_room(sid, room_channel(room_id))
+            for channel in (room_channel(room_id), *board_channels(room_id)):
+                await self.sio.leave_room(sid, channel)
         own = member_channel(room_id, member_id)
-        await self._emit(Event.ROOM_MEMBER_LEFT, left, to=[room_channel(room_id), own])
+        await self.sio.emit(Event.ROOM_MEMBER_LEFT, left, to=[room_channel(room_id), own])
         for sid in departure.sockets:
             session = self.sessions.get(sid)
             if session is not None:
                 session.rooms.pop(room_id, None)
             await self.sio.leave_room(sid, own)
         if departure.host_changed and departure.room is not None:
-            await self._emit(Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id))
+            await self.sio.emit(
+                Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id)
+            )
         self.list_changed()
 
     # ---------------------------------------------------------------------------------------
@@ -294,7 +317,7 @@ class RoomServer:
 
     async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
         joined = await self.rooms.attach(session.identity, sid, req.ticket)
-        await self._bind(sid, session, joined)
+        await self._bind(sid, session, joined, board=False)
         rtc = {
             "ice_servers": list(self.options.ice_servers),
             "max_publishers": self.options.max_publishers,
@@ -308,7 +331,7 @@ class RoomServer:
 
     async def room_update(self, sid: str, session: Session, req: p.RoomUpdate) -> dict[str, Any]:
         room, _ = await self.rooms.update(session.rooms.get(req.room_id), sid, req)
-        await self._emit(Event.ROOM_UPDATED, {"room": room}, to=room_channel(req.room_id))
+        await self.sio.emit(Event.ROOM_UPDATED, {"room": room}, to=room_channel(req.room_id))
         self.list_changed()
         return ok_ack(room=room)
 
@@ -320,12 +343,14 @@ class RoomServer:
     async def room_close(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
         member_id = session.rooms.get(req.room_id)
         closed = await self.rooms.close(member_id, sid, req.room_id)
-        await self._emit(
+        await self.batcher.flush(req.room_id)
+        await self.sio.emit(
             Event.ROOM_CLOSED,
             {"room_id": req.room_id, "reason": "closed by the host"},
             to=room_channel(req.room_id),
         )
-        await self.sio.close_room(room_channel(req.room_id))
+        for channel in (room_channel(req.room_id), *board_channels(req.room_id)):
+            await self.sio.close_room(channel)
         for other in closed.sockets:
             other_session = self.sessions.get(other)
             if other_session is not None:
@@ -348,12 +373,12 @@ class RoomServer:
             raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending messages too fast")
         message = await self.rooms.chat(session.rooms.get(req.room_id), sid, req)
         if req.to is None:
-            await self._emit(Event.CHAT_MESSAGE, message, to=room_channel(req.room_id))
+            await self.sio.emit(Event.CHAT_MESSAGE, message, to=room_channel(req.room_id))
         else:
             sender = member_channel(req.room_id, message["from"]["id"])
-            await self._emit(Event.CHAT_MESSAGE, message, to=sender)
+            await self.sio.emit(Event.CHAT_MESSAGE, message, to=sender)
             if req.to != message["from"]["id"]:
-                await self._emit(
+                await self.sio.emit(
                     Event.CHAT_MESSAGE, message, to=member_channel(req.room_id, req.to)
                 )
         return ok_ack(message=message)
@@ -362,13 +387,21 @@ class RoomServer:
         if not session.ops.take():
             raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending board ops too fast")
         board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req)
-        await self._emit(
+        await self.sio.emit(
             Event.BOARD_OP,
             {**board_op, "room_id": req.room_id},
-            to=room_channel(req.room_id),
+            to=board_channel(req.room_id, False),
             skip_sid=sid,
         )
+        self.batcher.add(req.room_id, board_op)
         return ok_ack(seq=board_op["seq"])
+
+    async def _send_ops(self, room_id: str, ops: list[dict[str, Any]]) -> None:
+        # One frame for every batched socket of the room, their authors' own ops included
+        # (clients know their ops' seqs from the acks).
+        await self.sio.emit(
+            Event.BOARD_OPS, {"room_id": room_id, "ops": ops}, to=board_channel(room_id, True)
+        )
 
     async def _cursor(self, sid: str, session: Session, data: Any) -> None:
         try:
@@ -404,8 +437,8 @@ class RoomServer:
         cursor, session.cursor_pending = session.cursor_pending, None
         session.cursor_sent = time.monotonic()
         if self._in_channel(sid, room_channel(cursor["room_id"])):
-            await self._emit(
-                Event.BOARD_CURSOR, cursor, to=room_channel(cursor["room_id"]), skip_sid=sid
+            await self.sio.emit(
+                Event.BOARD_CURSOR, cursor, to=board_channels(cursor["room_id"]), skip_sid=sid
             )
 
     async def rtc_signal(self, sid: str, session: Session, req: p.RtcSignal) -> dict[str, Any]:
@@ -415,7 +448,7 @@ class RoomServer:
         if target is None or not target.present:
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such member present in this room")
         data = p.to_builtins(req.data)
-        await self._emit(
+        await self.sio.emit(
             Event.RTC_SIGNAL,
             {"room_id": req.room_id, "from": member_id, "data": data},
             to=member_channel(req.room_id, req.to),
@@ -428,5 +461,5 @@ class RoomServer:
         if not session.identity.admin:
             raise ProtocolError(ErrorCode.FORBIDDEN, "only server administrators may announce")
         announcement = {"text": req.text, "from": session.identity.name, "ts": utc_now()}
-        await self._emit(Event.SERVER_ANNOUNCEMENT, announcement, to=ALL_SOCKETS)
+        await self.sio.emit(Event.SERVER_ANNOUNCEMENT, announcement, to=ALL_SOCKETS)
         return ok_ack()

@@ -34,3 +34,7 @@ class Packet(socketio.packet.Packet):
     client and server of the process.)"""
 
     json = sys.modules[__name__]
+    # The server sends JSON only, never bytes: skip python-socketio's walk of every outgoing
+    # payload in search of them (a board:ops list or a late joiner's board is all lists).
+    # Incoming binary packets are still decoded: that path does not look at this flag.
+    uses_binary_events = False

@@ -1,0 +1,110 @@
+"""The `board:ops` extension: sockets that connect with `auth.batch` get a room's ops as lists."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from jupyter_classroom.server.batching import OpBatcher
+
+from .test_board import stroke
+
+
+async def room_of_three(connect):
+    """alice (host, one op per event), bob (batched), carol (one op per event)."""
+    alice = await connect("alice")
+    bob = await connect("bob", auth={"batch": True})
+    carol = await connect("carol")
+    created = await alice.create("batched")
+    room_id = created["room"]["id"]
+    bob_id = (await bob.join(room_id))["you"]["id"]
+    await carol.join(room_id)
+    return alice, bob, carol, room_id, created["you"]["id"], bob_id
+
+
+async def test_batched_socket_gets_lists_others_get_each_op(connect):
+    alice, bob, carol, room_id, alice_id, bob_id = await room_of_three(connect)
+    seqs = [
+        (await alice.ok("board:op", {"room_id": room_id, "op": stroke(f"s{i}", (i, i))}))["seq"]
+        for i in range(5)
+    ]
+    seqs.append((await bob.ok("board:op", {"room_id": room_id, "op": stroke("b", (9, 9))}))["seq"])
+
+    batched: list[dict] = []
+    while len(batched) < 6:
+        frame = await bob.next("board:ops")
+        assert set(frame) == {"room_id", "ops"} and frame["room_id"] == room_id
+        batched += frame["ops"]
+    # every op once, in seq order, as the server stores it; bob's own op included
+    assert [op["seq"] for op in batched] == seqs == list(range(1, 7))
+    assert [op["author"] for op in batched] == [alice_id] * 5 + [bob_id]
+    assert batched[0]["op"]["points"] == [[0, 0]] and batched[0]["ts"].endswith("Z")
+    assert set(batched[0]) == {"seq", "author", "ts", "op"}
+    await bob.nothing("board:op")
+
+    # the others still get one board:op per op, never their own
+    assert [(await carol.next("board:op"))["seq"] for _ in range(6)] == seqs
+    assert (await alice.next("board:op"))["seq"] == 6
+    await alice.nothing("board:op")
+    await carol.nothing("board:ops")
+
+
+async def test_gathered_ops_arrive_before_the_room_closes(connect):
+    alice, bob, _, room_id, _, _ = await room_of_three(connect)
+    await alice.ok("board:op", {"room_id": room_id, "op": stroke("last", (1, 1))})
+    await alice.ok("room:close", {"room_id": room_id})
+    await bob.next("room:closed")
+    assert bob.log.index("board:ops") < bob.log.index("room:closed")
+    assert [op["seq"] for op in bob.received["board:ops"][0]["ops"]] == [1]
+
+
+async def test_ops_of_a_member_arrive_before_it_leaves(connect):
+    alice, bob, _, room_id, alice_id, _ = await room_of_three(connect)
+    await alice.ok("board:op", {"room_id": room_id, "op": stroke("bye", (1, 1))})
+    await alice.disconnect()
+    left = await bob.next("room:member_left")
+    assert left["member_id"] == alice_id
+    assert bob.log.index("board:ops") < bob.log.index("room:member_left")
+
+
+async def test_a_video_socket_gets_no_board_traffic(connect):
+    alice, bob, _, room_id, _, bob_id = await room_of_three(connect)
+    ticket = (await bob.ok("room:ticket", {"room_id": room_id}))["ticket"]
+    video = await connect("bob-video")
+    assert (await video.ok("room:attach", {"ticket": ticket}))["you"]["id"] == bob_id
+    await alice.ok("board:op", {"room_id": room_id, "op": stroke("s", (1, 1))})
+    await alice.sio.emit("board:cursor", {"room_id": room_id, "x": 3, "y": 4})
+    await bob.next("board:ops")
+    await bob.next("board:cursor")
+    # room events still reach it (it lives for the room's video)
+    dave = await connect("dave")
+    await dave.join(room_id)
+    await video.next("room:member_joined")
+    assert not {"board:op", "board:ops", "board:cursor"} & set(video.log)
+
+
+async def test_the_tick_lengthens_while_the_loop_is_behind_and_recovers():
+    sent: list[tuple[str, list]] = []
+
+    async def send(room_id: str, ops: list) -> None:
+        sent.append((room_id, ops))
+
+    batcher = OpBatcher(send, min_interval=0.01, max_interval=0.1)
+    # a loop kept busy (each tick's timer fires ~30 ms late): the tick grows
+    for n in range(8):
+        batcher.add("r", {"seq": 2 * n + 1})
+        batcher.add("r", {"seq": 2 * n + 2})
+        time.sleep(0.03)  # the loop is blocked past the tick
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+    busy = batcher.interval
+    assert busy > 2 * batcher.min_interval
+    # every op went out once, in order, in lists
+    await batcher.flush("r")
+    assert [op["seq"] for _, ops in sent for op in ops] == list(range(1, 17))
+    assert {room for room, _ in sent} == {"r"}
+    # an idle loop: ticks on time bring it back to the minimum
+    for _ in range(40):
+        batcher.add("r", {"seq": 0})
+        await asyncio.sleep(batcher.interval + 0.005)
+    assert batcher.interval < busy / 2
