@@ -679,10 +679,10 @@ def markdown(report: dict[str, Any]) -> str:
 
     quick = " (**quick run**: short durations, for development only)" if report["quick"] else ""
     niced = (
-        f" The machine was shared with other people's jobs (their CPU is in the *other "
-        f"processes* rows), so servers and generator ran at nice {s['nice']}, each in its own "
-        "scheduling group (`--nice`); without it a server got a fraction of a core and every "
-        "Python figure was a measure of the neighbours."
+        f" This machine is at times shared with other people's jobs (their CPU is in the "
+        f"*other processes* rows), so servers and generator ran at nice {s['nice']}, each in "
+        "its own scheduling group (`--nice`); without it a server could get a fraction of a "
+        "core, and every Python figure would measure the neighbours."
         if s.get("nice")
         else ""
     )
@@ -705,9 +705,11 @@ client (so every notebook widget) does; in the *stock clients* column they are p
 socket.io clients that get one `board:op` frame per op, as a client written from the shared
 protocol alone would. Fan-out ran {s["fanout_s"]:.0f} s, ten rooms and batched {s["rooms10_s"]:.0f} s; each pointer event is one
 `board:op` (`stroke`, then `extend` ops of one point) carrying its send time, so
-latency is send → receipt at each of the 29 other members, and *lost* counts acked seqs some
-member never received (waiting up to 10 s after the last send). CPU is user+system time of
-the process over the sending window, in % of one core.{niced}
+latency is send → receipt at each of the 29 other members; *delivered points/s* counts the
+points members received in the steady state (the sending window without its first 5 s, while
+pipelines fill), and *lost* counts acked seqs some member never received (waiting up to 10 s
+after the last send). CPU is user+system time of the process over the sending window, in %
+of one core.{niced}
 
 {table}
 

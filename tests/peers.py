@@ -54,7 +54,9 @@ class Peer:
         self.log: list[str] = []  # event names in the order they arrived
         self._queues: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.sio = socketio.AsyncClient(
-            reconnection=False, handle_sigint=False, websocket_extra_options={"max_msg_size": 1 << 30}
+            reconnection=False,
+            handle_sigint=False,
+            websocket_extra_options={"max_msg_size": 1 << 30},
         )
         self.sio.on("*", self._record)
 

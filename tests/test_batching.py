@@ -94,7 +94,7 @@ async def test_the_tick_lengthens_while_the_loop_is_behind_and_recovers():
     for n in range(8):
         batcher.add("r", {"seq": 2 * n + 1})
         batcher.add("r", {"seq": 2 * n + 2})
-        time.sleep(0.03)  # the loop is blocked past the tick
+        time.sleep(0.03)  # noqa: ASYNC251 - on purpose: the loop is blocked past the tick
         await asyncio.sleep(0)
         await asyncio.sleep(0.001)
     busy = batcher.interval

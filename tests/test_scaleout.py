@@ -73,8 +73,9 @@ def _ready(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def room_servers(redis_url: str, count: int = 2) -> Iterator[list[ServerProcess]]:
-    """``count`` room-server processes on free loopback ports, sharing ``redis_url``."""
+def room_servers(redis_url: str, count: int = 2, *options: str) -> Iterator[list[ServerProcess]]:
+    """``count`` room-server processes on free loopback ports, sharing ``redis_url``, with
+    extra command-line ``options``."""
     with tempfile.TemporaryDirectory(prefix="jc-scaleout-") as workdir:
         env = {
             **os.environ,
@@ -102,6 +103,7 @@ def room_servers(redis_url: str, count: int = 2) -> Iterator[list[ServerProcess]
                             "--ServerApp.ip=127.0.0.1",
                             f"--ServerApp.root_dir={workdir}",
                             f"--ClassroomApp.redis_url={redis_url}",
+                            *options,
                         ],
                         stdout=out,
                         stderr=subprocess.STDOUT,
@@ -447,3 +449,34 @@ async def test_clients_of_a_killed_process_resume_on_the_other(redis_url: str) -
             await bob.close()
             await carol.disconnect()
             await front.close()
+
+
+async def test_members_on_a_process_that_died_depart_after_its_heartbeat_lapses(
+    redis_url: str,
+) -> None:
+    # alice (the host) is on p1 and never comes back after p1 dies; bob on p2 sees her depart
+    # and becomes host, so the room does not keep a ghost host present forever
+    with room_servers(redis_url, 2, "--ClassroomApp.process_ttl=1.5") as (p1, p2):
+        alice, bob, carol = Peer(p1.info, name="alice"), Peer(p2.info, name="bob"), None
+        try:
+            await alice.connect()
+            await bob.connect()
+            created = await alice.create("Ghosts")
+            room_id, alice_id = created["room"]["id"], created["you"]["id"]
+            bob_id = (await bob.join(room_id))["you"]["id"]
+            p1.kill()
+            left = await bob.next("room:member_left", timeout=15)
+            assert left == {"room_id": room_id, "member_id": alice_id, "reason": "disconnected"}
+            updated = await bob.next("room:updated", timeout=5)
+            assert updated["room"]["host"]["id"] == bob_id
+            assert updated["room"]["members"] == 1
+            # and someone arriving now finds bob alone, hosting
+            carol = Peer(p2.info, name="carol")
+            await carol.connect()
+            joined = await carol.join(room_id)
+            assert {m["id"] for m in joined["members"]} == {bob_id, joined["you"]["id"]}
+            assert "process" in p2.output() and "stopped beating" in p2.output()
+        finally:
+            await bob.disconnect()
+            if carol is not None:
+                await carol.disconnect()

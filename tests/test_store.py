@@ -432,3 +432,22 @@ async def test_redis_close_releases_connections(redis_url: str) -> None:
         assert len(await monitor.client_list()) == before
     finally:
         await monitor.aclose()
+
+
+async def test_processes_that_stop_beating_are_found_with_their_sockets(store: Store) -> None:
+    await store.heartbeat("p-alive", ttl=30)
+    await store.heartbeat("p-dying", ttl=0.2)
+    await store.track_socket("p-alive", "s1", "r1", "m1")
+    await store.track_socket("p-dying", "s2", "r1", "m2")
+    await store.track_socket("p-dying", "s3", "r2", "m2")
+    await store.track_socket("p-dying", "s4", "r1", "m4")
+    await store.untrack_socket("p-dying", "s4", "r1")  # it left before the process died
+    await asyncio.sleep(0.4)
+    dead = await store.dead_processes()
+    if isinstance(store, MemoryStore):
+        assert dead == {}  # one process: its sockets die with its store
+        return
+    assert list(dead) == ["p-dying"]
+    assert sorted(dead["p-dying"]) == [("s2", "r1", "m2"), ("s3", "r2", "m2")]
+    await store.forget_process("p-dying")
+    assert await store.dead_processes() == {}

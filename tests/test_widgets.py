@@ -90,6 +90,22 @@ async def test_mouse_stroke_reaches_the_other_board(pair, canvas_commands):
     assert [o["id"] for o in board_b.objects] == [stroke["id"]]
 
 
+async def test_cursor_marks_follow_the_pointer_then_go(pair, canvas_commands, monkeypatch):
+    from jupyter_classroom.widgets import whiteboard
+
+    monkeypatch.setattr(whiteboard, "CURSOR_IDLE", 0.5)
+    teacher, _, _, (board_a, board_b) = pair
+    teacher_id = teacher.room.you["id"]
+    mouse(board_a, "mouse_move", 40, 50)
+    await wait_for(lambda: board_b._cursors.get(teacher_id, (0, 0))[:2] == (40, 50))
+    marks = {n for c, n in canvas_commands if c is board_b.canvas[2]}
+    assert {"strokeCircle", "fillCircle", "fillText"} <= marks, marks
+    await wait_for(lambda: not board_b._cursors, timeout=3)  # the pointer stopped: mark gone
+    canvas_commands.clear()
+    mouse(board_a, "mouse_move", 60, 70)  # it moves again: the mark is back
+    await wait_for(lambda: teacher_id in board_b._cursors)
+
+
 async def test_shapes_text_and_highlighter(pair, canvas_commands):
     teacher, student, room_id, (board_a, board_b) = pair
     for tool in ("line", "rect", "ellipse", "arrow"):
@@ -235,6 +251,11 @@ async def test_chat_widget_escapes_and_sends_directly(pair):
         chat_a.text.value = "<img src=x onerror=alert(1)>"
         chat_a.send_button.click()
         await wait_for(lambda: "onerror" in chat_b.history.value)
+        # Enter in the text box sends as well (the view's "submit" message)
+        chat_b.text.value = "pressed enter"
+        chat_b.text._handle_custom_msg({"event": "submit"}, [])
+        await wait_for(lambda: "pressed enter" in chat_a.history.value)
+        assert chat_b.text.value == ""
         assert "&lt;img src=x onerror=alert(1)&gt;" in chat_b.history.value
         assert "<img" not in chat_b.history.value
         assert "teacher" in chat_b.history.value

@@ -154,6 +154,14 @@ class ClassroomApp(ExtensionApp):
         "live in Redis and emits reach sockets of every process. None: one process, in memory.",
     )
 
+    process_ttl = Float(
+        30.0,
+        config=True,
+        help="With redis_url: seconds without a heartbeat after which the other processes take "
+        "a room-server process for dead (killed, its machine gone) and let its sockets' "
+        "members depart from their rooms ('disconnected'). Each process beats every third of it.",
+    )
+
     member_secret = Unicode(
         config=True,
         help="The secret member ids are derived from. Every process of one deployment needs "
@@ -227,7 +235,7 @@ class ClassroomApp(ExtensionApp):
                 else DirectFanoutManager()
             ),
         )
-        self._sweeper: asyncio.Task[None] | None = None
+        self._housekeepers: list[asyncio.Task[None]] = []
         self.publish_environment()
         self.settings["classroom_room_server"] = self.room_server
 
@@ -270,7 +278,20 @@ class ClassroomApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self.publish_environment()  # the port is final now (port_retries may have moved it)
-        self._sweeper = asyncio.ensure_future(self._sweep_empty_rooms())
+        self._housekeepers = [
+            asyncio.ensure_future(self._sweep_empty_rooms()),
+            asyncio.ensure_future(self._keep_alive()),
+        ]
+
+    async def _keep_alive(self) -> None:
+        """Beat for this process; let members on processes that stopped beating depart."""
+        while True:
+            try:
+                await self.store.heartbeat(self.room_server.process_id, self.process_ttl)
+                await self.room_server.sweep_dead_processes()
+            except Exception:  # Redis away for a while: try again at the next beat
+                self.log.warning("classroom: heartbeat or sweep failed", exc_info=True)
+            await asyncio.sleep(self.process_ttl / 3)
 
     async def _sweep_empty_rooms(self) -> None:
         """Close rooms that stayed empty for ``empty_room_ttl`` seconds."""
@@ -289,8 +310,8 @@ class ClassroomApp(ExtensionApp):
                 release_freed_memory()
 
     async def stop_extension(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._housekeepers:
+            task.cancel()
         await self.store.close()
 
 

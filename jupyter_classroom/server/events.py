@@ -15,11 +15,11 @@ import asyncio
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import socketio
 
 from .. import protocol as p
@@ -101,6 +101,8 @@ class RoomServer:
         self.options = options
         self._authenticate = authenticate
         self.sessions: dict[str, Session] = {}
+        # which process holds a socket, for a shared store: see sweep_dead_processes
+        self.process_id = uuid.uuid4().hex[:16]
         self._list_changed_handle: asyncio.TimerHandle | None = None
         self.batcher = OpBatcher(self._send_ops)
         self.sio = socketio.AsyncServer(
@@ -181,12 +183,27 @@ class RoomServer:
         if session is None:
             return
         for room_id, member_id in list(session.rooms.items()):
-            try:
-                departure = await self.rooms.socket_gone(room_id, member_id, sid)
-            except ProtocolError:
-                continue  # the room closed meanwhile
-            if departure is not None:
-                await self._announce_departure(departure)
+            await self.rooms.store.untrack_socket(self.process_id, sid, room_id)
+            await self._socket_gone(room_id, member_id, sid)
+
+    async def _socket_gone(self, room_id: str, member_id: str, sid: str) -> None:
+        try:
+            departure = await self.rooms.socket_gone(room_id, member_id, sid)
+        except ProtocolError:
+            return  # the room closed meanwhile
+        if departure is not None:
+            await self._announce_departure(departure)
+
+    async def sweep_dead_processes(self) -> None:
+        """A process that died without a goodbye (SIGKILL, its machine gone) left its sockets
+        in the shared store: their members would stay present forever, hosting rooms nobody
+        is in. Take them out as if those sockets had disconnected."""
+        for process_id, sockets in (await self.rooms.store.dead_processes()).items():
+            for sid, room_id, member_id in sockets:
+                await self._socket_gone(room_id, member_id, sid)
+            await self.rooms.store.forget_process(process_id)
+            log.warning("classroom: process %s stopped beating; %d sockets let go",
+                        process_id, len(sockets))  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # dispatch
@@ -243,6 +260,7 @@ class RoomServer:
         room_id = joined.room["id"]
         member_id = joined.you["id"]
         session.rooms[room_id] = member_id
+        await self.rooms.store.track_socket(self.process_id, sid, room_id, member_id)
         await self.sio.enter_room(sid, room_channel(room_id))
         if board:
             await self.sio.enter_room(sid, board_channel(room_id, session.batched))
@@ -263,14 +281,7 @@ class RoomServer:
             room=joined.room,
             you=joined.you,
             members=joined.members,
-            # One pre-encoded array: python-socketio walks every list and dict of a payload
-            # looking for bytes before encoding it, which for a large board costs more than
-            # the encoding itself; a Raw is one opaque value to that walk.
-            board={
-                "seq": board.seq,
-                "ops": msgspec.Raw(msgspec.json.encode(board.ops)),
-                "complete": board.complete,
-            },
+            board={"seq": board.seq, "ops": board.ops, "complete": board.complete},
             chat=joined.chat,
         )
 

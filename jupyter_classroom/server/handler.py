@@ -53,7 +53,8 @@ def make_handler(
         def get_compression_options(self) -> dict[str, Any] | None:
             # engine.io's tornado handler turns permessage-deflate on, which browsers always
             # offer: tornado would compress every small frame once per receiving socket, which
-            # costs more CPU (ours and the clients') than the bytes it saves (bench/proposals).
+            # costs more CPU (ours and the clients') than the bytes it saves
+            # (docs/performance.md).
             return None
 
         def write_message(self, message: Any, binary: bool = False) -> Any:

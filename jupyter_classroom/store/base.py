@@ -147,5 +147,26 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def reset_join_failures(self, user: str, room_id: str) -> None: ...
 
+    # Sockets of room-server processes that died without a goodbye. With one process per
+    # store (the in-memory Store) a socket cannot outlive its process's store, so these are
+    # no-ops; a shared store (Redis) records which process holds which member's socket and
+    # whether that process still beats.
+    async def heartbeat(self, process_id: str, ttl: float) -> None:  # noqa: B027
+        """``process_id`` is alive for ``ttl`` seconds more."""
+
+    async def track_socket(self, process_id: str, sid: str, room_id: str, member_id: str) -> None:  # noqa: B027
+        """``sid``, a socket of ``process_id``, is one of the member's sockets in the room."""
+
+    async def untrack_socket(self, process_id: str, sid: str, room_id: str) -> None:  # noqa: B027
+        """It is no longer (it left the room, or disconnected)."""
+
+    async def dead_processes(self) -> dict[str, list[tuple[str, str, str]]]:
+        """The processes whose heartbeat lapsed, each with its tracked sockets
+        ``(sid, room_id, member_id)``."""
+        return {}
+
+    async def forget_process(self, process_id: str) -> None:  # noqa: B027
+        """Drop a dead process's records (its sockets were dealt with)."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the in-memory Store has none."""

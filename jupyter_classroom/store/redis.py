@@ -15,6 +15,12 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
     {prefix}ticket:{sha256}        STRING [room id, member id] (PX ttl; the key hashes the ticket)
     {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
 
+and each room-server process (``process_id``) that holds sockets in rooms::
+
+    {prefix}procs                  SET   process ids with tracked sockets
+    {prefix}proc:{id}:alive        STRING "1" while the process beats (PX ttl)
+    {prefix}proc:{id}:sockets      HASH  "{sid} {room id}" -> member id
+
 Writes that must be atomic are Lua scripts: :meth:`RedisStore.append_op` checks the op id,
 takes the next ``seq`` and stores the op in one step. Folding ``extend`` ops into their strokes
 is computed here, not in Lua (which would block Redis on a big board and round floats through
@@ -560,3 +566,43 @@ class RedisStore(Store):
 
     async def reset_join_failures(self, user: str, room_id: str) -> None:
         await self.redis.delete(self._failures_key(user, room_id))
+
+    # ---------------------------------------------------------------------------------------
+    # processes and their sockets
+
+    def _proc_key(self, process_id: str, what: str) -> str:
+        return f"{self.prefix}proc:{process_id}:{what}"
+
+    async def heartbeat(self, process_id: str, ttl: float) -> None:
+        await self.redis.set(self._proc_key(process_id, "alive"), "1", px=_ms(ttl))
+
+    async def track_socket(self, process_id: str, sid: str, room_id: str, member_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(f"{self.prefix}procs", process_id)
+            pipe.hset(self._proc_key(process_id, "sockets"), f"{sid} {room_id}", member_id)
+            await pipe.execute()
+
+    async def untrack_socket(self, process_id: str, sid: str, room_id: str) -> None:
+        await self.redis.hdel(self._proc_key(process_id, "sockets"), f"{sid} {room_id}")
+
+    async def dead_processes(self) -> dict[str, list[tuple[str, str, str]]]:
+        dead: dict[str, list[tuple[str, str, str]]] = {}
+        processes = cast(set[str], await self.redis.smembers(f"{self.prefix}procs"))
+        for process_id in sorted(processes):
+            if await self.redis.exists(self._proc_key(process_id, "alive")):
+                continue
+            tracked = cast(
+                dict[str, str], await self.redis.hgetall(self._proc_key(process_id, "sockets"))
+            )
+            dead[process_id] = [
+                (sid, room_id, member_id)
+                for key, member_id in tracked.items()
+                for sid, _, room_id in [key.partition(" ")]
+            ]
+        return dead
+
+    async def forget_process(self, process_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._proc_key(process_id, "sockets"))
+            pipe.srem(f"{self.prefix}procs", process_id)
+            await pipe.execute()

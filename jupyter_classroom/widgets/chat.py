@@ -35,6 +35,7 @@ class Chat(VBox):
         )
         self.status = HTML()
         self.send_button.on_click(lambda _: self.post())
+        self.text.on_msg(self._on_text_msg)  # Enter sends too
         self._lines: list[str] = []
         room = client.connection.rooms.get(room_id)
         for message in room.chat if room else []:
@@ -96,6 +97,13 @@ class Chat(VBox):
         current = self.to.value if self.to.value in {value for _, value in options} else EVERYONE
         self.to.options = options
         self.to.value = current
+
+    def _on_text_msg(self, _: Any, content: dict[str, Any], buffers: Any) -> None:
+        # The Text view sends {"event": "submit"} when Enter is pressed (what the deprecated
+        # Text.on_submit listens to). Not `continuous_update=False`: that also fires on blur,
+        # which would send a half-written message when the user clicks the board.
+        if content.get("event") == "submit":
+            self.post()
 
     def post(self, text: str | None = None, to: str | None = None) -> None:
         """Send the typed message (or ``text``) to the room or the chosen member."""

@@ -12,6 +12,7 @@ redraw from the room's replica, which only holds ops the server accepted.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -42,6 +43,7 @@ from .paint import Painter
 
 EXTEND_INTERVAL = 1 / 30  # seconds between batched extend ops while drawing
 CURSOR_INTERVAL = 1 / 30
+CURSOR_IDLE = 3.0  # seconds after which a member's still cursor mark is taken off the board
 SHAPES = ("line", "rect", "ellipse", "arrow")
 TOOLS = [
     ("Pen", "pen"),
@@ -97,7 +99,7 @@ class Whiteboard(VBox):
         self._shape_start: tuple[float, float] | None = None
         self._last_point: dict[str, list[float]] = {}  # stroke id -> its last drawn point
         self._visible: set[str] = set()
-        self._cursors: dict[str, tuple[float, float]] = {}
+        self._cursors: dict[str, tuple[float, float, float]] = {}  # member -> x, y, when
         self._cursor_sent = 0.0
         self._cursor_at = (0.0, 0.0)  # the pointer's last position, sent by the trailing flush
         self._cursor_scheduled = False
@@ -427,8 +429,20 @@ class Whiteboard(VBox):
             self._paint_new(data["op"])
 
     def _on_remote_cursor(self, data: dict[str, Any]) -> None:
+        # (on the client's event loop, like every listener)
         if data.get("room_id") == self.room_id:
-            self._cursors[data["member_id"]] = (data["x"], data["y"])
+            self._cursors[data["member_id"]] = (data["x"], data["y"], time.monotonic())
+            self._draw_cursors()
+            asyncio.get_running_loop().call_later(CURSOR_IDLE, self._expire_cursors)
+
+    def _expire_cursors(self) -> None:
+        """Take off the marks of members whose pointer has not moved for CURSOR_IDLE (it left
+        the board, or they stopped): a mark that stays would hide ink and mislead."""
+        stale = time.monotonic() - CURSOR_IDLE + 0.05
+        idle = [member for member, (_, _, when) in self._cursors.items() if when <= stale]
+        if idle:
+            for member in idle:
+                del self._cursors[member]
             self._draw_cursors()
 
     def _on_member_left(self, data: dict[str, Any]) -> None:
@@ -453,12 +467,16 @@ class Whiteboard(VBox):
         layer = self.canvas[2]
         with drawing():
             layer.clear()
-            for member_id, (x, y) in self._cursors.items():
+            for member_id, (x, y, _) in self._cursors.items():
                 member = members.get(member_id)
                 if member is None:
                     continue
+                # a ring and a dot: the ink under the pointer stays visible
+                layer.stroke_style = member["color"]
+                layer.line_width = 2
+                layer.stroke_circle(x, y, 7)
                 layer.fill_style = member["color"]
-                layer.fill_circle(x, y, 6)
+                layer.fill_circle(x, y, 2)
                 layer.font = "14px sans-serif"
                 layer.fill_text(member["name"], x + 9, y - 9)
 

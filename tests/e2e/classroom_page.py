@@ -229,10 +229,14 @@ class NotebookPage:
 
     # --- chat -------------------------------------------------------------------------
 
-    def send_chat(self, text: str) -> None:
+    def send_chat(self, text: str, press_enter: bool = False) -> None:
         chat = self.page.locator(".jc-chat")
-        chat.locator("input[type=text]").fill(text)
-        chat.locator("button", has_text="Send").click()
+        box = chat.locator("input[type=text]")
+        box.fill(text)
+        if press_enter:
+            box.press("Enter")
+        else:
+            chat.locator("button", has_text="Send").click()
 
     def chat_texts(self) -> list[str]:
         return [t.strip() for t in self.page.locator(".jc-chat .jc-chat-message").all_inner_texts()]

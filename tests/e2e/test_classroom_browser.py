@@ -257,9 +257,9 @@ def test_instructor_and_student_in_two_browsers(
     instructor.show_board()
     instructor.screenshot("06-student-drew", ".jc-whiteboard")
 
-    # 7. Chat both ways; HTML in a message is shown as text, never run.
+    # 7. Chat both ways (the button, and Enter); HTML in a message is shown as text, never run.
     welcome = "Welcome! Today: eigenvectors."
-    instructor.send_chat(welcome)
+    instructor.send_chat(welcome, press_enter=True)
     expect(student.page.locator(".jc-chat-message", has_text=welcome)).to_be_visible()
     tricky = 'Is <b>bold?</b> ok <img src=x onerror="window.__jcXss=1"> & "quotes"'
     student.send_chat(tricky)
