@@ -729,12 +729,12 @@ the generator is not what limits the Python servers.
 
 
 PROFILE_NOTE = """**What made ours lead** (each change measured with this bench, before and after, 20 s runs
-on this machine, 2026-11-26; `python -m bench.profile fanout --rooms 10` shows where the time
-goes). A Python Socket.IO server pays per *frame*: python-engineio queues every message for
+or 30 s runs on this machine, 2026-11-26; `python -m bench.profile fanout --rooms 10` shows
+where the time goes). A Python Socket.IO server pays per *frame*: python-engineio queues every message for
 every socket and wakes that socket's writer task for it (a third of the samples under ten
 rooms, Python 3.11's `wait_for` creating a task per wake-up among them), and reading and
 dispatching the incoming frames takes another quarter; our own event path is about a tenth.
-So the levers were frames and their latency, not validation:
+So the levers were frames, their latency and the garbage collector, not validation:
 
 - `TCP_NODELAY` on every socket (tornado leaves Nagle's algorithm on, so a small frame waited
   for the previous one's delayed ACK, up to 40 ms): one room, stock clients, p99 97 → 17 ms;
@@ -744,6 +744,11 @@ So the levers were frames and their latency, not validation:
   250 ms while the process is busy (over 80% of a core, or its timers fire late), so frames
   track what the server can write: ten rooms delivered 4,744 → ~30,000 points/s with a tick
   that only watched timer lateness, ~52,000 (all that is offered) once it also watched CPU.
+- Python's garbage collector: at its default (a young-generation collection every 700
+  allocations) it ran thousands of times a second under ten busy rooms, and its older
+  generations walked every op of every board; with `ClassroomApp.gc_young_threshold` =
+  10,000 (the default now), ten rooms went from 49,000 points/s delivered, p99 1.8 s (falling
+  behind) to 52,100 (all that is offered), p50 157-190 ms, p99 320-420 ms.
 - Broadcasts handed to engine.io inline rather than through an asyncio task per recipient
   (`server/fanout.py`), and no scan of outgoing payloads for binary parts (we send none).
 - Late join: the board goes into the ack as one pre-encoded `msgspec.Raw` and packets are

@@ -36,6 +36,7 @@ class Event:
     BOARD_OP: Final = "board:op"
     BOARD_CURSOR: Final = "board:cursor"
     RTC_SIGNAL: Final = "rtc:signal"
+    RTC_MEDIA: Final = "rtc:media"  # extension: which of a member's tracks are on (both ways)
     SERVER_ANNOUNCE: Final = "server:announce"
 
     # server → client (BOARD_OP, BOARD_CURSOR and RTC_SIGNAL are used both ways)
@@ -268,6 +269,16 @@ class RtcSignal(_Payload, frozen=True):
     data: RtcData
 
 
+class RtcMedia(_Payload, frozen=True):
+    """Extension: the sender's microphone and camera are on or off, for the room (or one
+    member, ``to``, who just connected to it). Tiles show it; media flows regardless."""
+
+    room_id: Id
+    audio: bool
+    video: bool
+    to: Id | None = None
+
+
 class ServerAnnounce(_Payload, frozen=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ANNOUNCEMENT)]
 
@@ -287,6 +298,7 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.BOARD_OP: BoardOpSend,
     Event.BOARD_CURSOR: BoardCursor,
     Event.RTC_SIGNAL: RtcSignal,
+    Event.RTC_MEDIA: RtcMedia,
     Event.SERVER_ANNOUNCE: ServerAnnounce,
 }
 

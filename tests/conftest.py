@@ -4,12 +4,13 @@ clients connected to it over websockets."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from .peers import Peer, ServerInfo
+from .peers import Peer, ServerInfo, peer_pool
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -52,14 +53,5 @@ def server(
 @pytest.fixture
 async def connect(server: ServerInfo) -> AsyncIterator[Callable[..., Awaitable[Peer]]]:
     """``await connect(name="alice")``: a connected Peer (Jupyter token auth by default)."""
-    peers: list[Peer] = []
-
-    async def _connect(name: str | None = None, **kwargs: Any) -> Peer:
-        peer = Peer(server, name=name, **kwargs)
-        await peer.connect()
-        peers.append(peer)
-        return peer
-
-    yield _connect
-    for peer in peers:
-        await peer.disconnect()
+    async with peer_pool() as connect_to:
+        yield functools.partial(connect_to, server)

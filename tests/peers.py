@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,3 +115,22 @@ class Peer:
 
     async def join(self, room_id: str, **fields: Any) -> dict[str, Any]:
         return await self.ok("room:join", {"room_id": room_id, **fields})
+
+
+@contextlib.asynccontextmanager
+async def peer_pool() -> AsyncIterator[Callable[..., Awaitable[Peer]]]:
+    """``await connect(server_info, "alice", **Peer options)``: connected Peers, all
+    disconnected at the end."""
+    peers: list[Peer] = []
+
+    async def connect(server: ServerInfo, name: str | None = None, **kwargs: Any) -> Peer:
+        peer = Peer(server, name=name, **kwargs)
+        await peer.connect()
+        peers.append(peer)
+        return peer
+
+    try:
+        yield connect
+    finally:
+        for peer in peers:
+            await peer.disconnect()

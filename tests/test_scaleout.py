@@ -27,7 +27,7 @@ import pytest
 
 from jupyter_classroom import Connection
 
-from .peers import Peer, ServerInfo
+from .peers import Peer, ServerInfo, peer_pool
 from .redis_server import free_port, running_redis
 
 pytestmark = pytest.mark.timeout(180)
@@ -140,17 +140,12 @@ def cluster(redis_url: str) -> Iterator[list[ServerProcess]]:
 @pytest.fixture
 async def connect() -> AsyncIterator[Callable[..., Awaitable[Peer]]]:
     """``await connect(server, "alice")``: a Peer connected to that server process."""
-    peers: list[Peer] = []
+    async with peer_pool() as connect_to:
 
-    async def _connect(server: ServerProcess, name: str, **kwargs: Any) -> Peer:
-        peer = Peer(server.info, name=name, **kwargs)
-        await peer.connect()
-        peers.append(peer)
-        return peer
+        async def _connect(server: ServerProcess, name: str, **kwargs: Any) -> Peer:
+            return await connect_to(server.info, name, **kwargs)
 
-    yield _connect
-    for peer in peers:
-        await peer.disconnect()
+        yield _connect
 
 
 def stroke(op_id: str, x: float = 1.0) -> dict[str, Any]:

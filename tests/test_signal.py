@@ -57,6 +57,37 @@ async def test_rtc_signal_refused_outside_the_room(connect):
     await bob.nothing("rtc:signal")
 
 
+async def test_media_state_reaches_the_room_or_one_member(connect):
+    alice, bob, carol = await connect("alice"), await connect("bob"), await connect("carol")
+    ack = await alice.create("video")
+    room_id, alice_id = ack["room"]["id"], ack["you"]["id"]
+    bob_id = (await bob.join(room_id))["you"]["id"]
+    carol_id = (await carol.join(room_id))["you"]["id"]
+    bob_video = await connect("bob-video")  # bob's browser video view, attached
+    ticket = (await bob.ok("room:ticket", {"room_id": room_id}))["ticket"]
+    await bob_video.ok("room:attach", {"ticket": ticket})
+
+    # alice mutes: the whole room hears it, bob's video socket included, alice does not
+    muted = {"room_id": room_id, "audio": False, "video": True}
+    assert await alice.ok("rtc:media", muted) == {"ok": True}
+    heard = {"room_id": room_id, "from": alice_id, "audio": False, "video": True}
+    for peer in (bob, bob_video, carol):
+        assert await peer.next("rtc:media") == heard
+    await alice.nothing("rtc:media", wait=0.2)
+
+    # carol's view just connected to bob: bob tells her alone
+    await bob_video.ok("rtc:media", {**muted, "audio": True, "to": carol_id})
+    assert await carol.next("rtc:media") == {**heard, "from": bob_id, "audio": True}
+    await alice.nothing("rtc:media", wait=0.2)
+
+    # refusals: not a member, no such member, a malformed state
+    outsider = await connect("outsider")
+    assert await outsider.error("rtc:media", muted) == "not_member"
+    assert await alice.error("rtc:media", {**muted, "to": "m000"}) == "not_found"
+    assert await alice.error("rtc:media", {**muted, "audio": "off"}) == "bad_request"
+    await carol.nothing("rtc:media", wait=0.2)
+
+
 async def test_ticket_lets_a_second_socket_act_as_the_member(connect):
     alice, bob = await connect("alice"), await connect("bob")
     ack = await alice.create("tickets")

@@ -14,7 +14,7 @@ from ipycanvas.canvas import COMMANDS, _CanvasManager
 from PIL import Image
 
 from jupyter_classroom import Client
-from jupyter_classroom.widgets import Chat, Classroom, Lobby, Whiteboard
+from jupyter_classroom.widgets import Chat, Classroom, Lobby, Participants, Whiteboard
 
 COMMAND_NAMES = {number: name for name, number in COMMANDS.items()}
 
@@ -318,3 +318,18 @@ async def test_video_model_hands_the_view_a_ticket(pair, connect):
     browser = await connect("browser")
     attached = await browser.ok("room:attach", {"ticket": replies[0]["ticket"]})
     assert attached["you"]["id"] == student.room.you["id"]
+    # the view says the student's microphone is off: the teacher's participants list shows it
+    participants = Participants(teacher, room_id)
+    try:
+
+        def row() -> str:
+            return str([c.children[0].value for c in participants.children[1:3]])
+
+        assert "microphone off" not in row()
+        await browser.ok("rtc:media", {"room_id": room_id, "audio": False, "video": True})
+        await wait_for(lambda: "microphone off" in row())
+        assert "camera off" not in row()
+        await browser.ok("rtc:media", {"room_id": room_id, "audio": True, "video": False})
+        await wait_for(lambda: "camera off" in row() and "microphone off" not in row())
+    finally:
+        participants.close()

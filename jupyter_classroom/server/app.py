@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import os
 import re
@@ -162,6 +163,17 @@ class ClassroomApp(ExtensionApp):
         "members depart from their rooms ('disconnected'). Each process beats every third of it.",
     )
 
+    gc_young_threshold = Int(
+        10_000,
+        config=True,
+        help="Allocations between two collections of Python's youngest garbage-collector "
+        "generation in the server process (Python's default: 700). A busy room allocates "
+        "containers for every op, packet and ack, so at 700 the collector runs thousands of "
+        "times a second, and its older generations walk every op of every board: ten busy "
+        "rooms fell behind for it (docs/performance.md). Raised at start, never lowered; "
+        "0 leaves Python's setting alone.",
+    )
+
     member_secret = Unicode(
         config=True,
         help="The secret member ids are derived from. Every process of one deployment needs "
@@ -278,6 +290,9 @@ class ClassroomApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self.publish_environment()  # the port is final now (port_retries may have moved it)
+        young, *older = gc.get_threshold()
+        if self.gc_young_threshold > young:
+            gc.set_threshold(self.gc_young_threshold, *older)
         self._housekeepers = [
             asyncio.ensure_future(self._sweep_empty_rooms()),
             asyncio.ensure_future(self._keep_alive()),

@@ -132,6 +132,7 @@ class RoomServer:
             Event.CHAT_SEND: self.chat_send,
             Event.BOARD_OP: self.board_op,
             Event.RTC_SIGNAL: self.rtc_signal,
+            Event.RTC_MEDIA: self.rtc_media,
             Event.SERVER_ANNOUNCE: self.server_announce,
         }
         assert set(self._handlers) | {Event.BOARD_CURSOR} == set(p.REQUESTS)
@@ -452,18 +453,33 @@ class RoomServer:
                 Event.BOARD_CURSOR, cursor, to=board_channels(cursor["room_id"]), skip_sid=sid
             )
 
+    async def _present_member(self, room_id: str, member_id: str) -> str:
+        """The channel of a member present in the room (else ``not_found``)."""
+        target = await self.rooms.store.get_member(room_id, member_id)
+        if target is None or not target.present:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such member present in this room")
+        return member_channel(room_id, member_id)
+
     async def rtc_signal(self, sid: str, session: Session, req: p.RtcSignal) -> dict[str, Any]:
         member_id = session.rooms.get(req.room_id)
         await self.rooms.require_member(req.room_id, member_id, sid)
-        target = await self.rooms.store.get_member(req.room_id, req.to)
-        if target is None or not target.present:
-            raise ProtocolError(ErrorCode.NOT_FOUND, "no such member present in this room")
         data = p.to_builtins(req.data)
         await self.sio.emit(
             Event.RTC_SIGNAL,
             {"room_id": req.room_id, "from": member_id, "data": data},
-            to=member_channel(req.room_id, req.to),
+            to=await self._present_member(req.room_id, req.to),
         )
+        return ok_ack()
+
+    async def rtc_media(self, sid: str, session: Session, req: p.RtcMedia) -> dict[str, Any]:
+        member_id = session.rooms.get(req.room_id)
+        await self.rooms.require_member(req.room_id, member_id, sid)
+        state = {"room_id": req.room_id, "from": member_id, "audio": req.audio, "video": req.video}
+        if req.to is None:
+            await self.sio.emit(Event.RTC_MEDIA, state, to=room_channel(req.room_id), skip_sid=sid)
+        else:
+            to = await self._present_member(req.room_id, req.to)
+            await self.sio.emit(Event.RTC_MEDIA, state, to=to)
         return ok_ack()
 
     async def server_announce(

@@ -20,6 +20,7 @@ class Participants(VBox):
         self.close_button = Button(description="Close room", icon="times", button_style="danger")
         self.close_button.on_click(self._on_close_clicked)
         self._confirm_close = False
+        self._media: dict[str, tuple[bool, bool]] = {}  # member -> (audio, video), rtc:media
         self._listeners = ClientListeners(
             client,
             (Event.ROOM_MEMBER_JOINED, self._refresh),
@@ -27,6 +28,7 @@ class Participants(VBox):
             (Event.ROOM_UPDATED, self._refresh),
             (Event.ROOM_CLOSED, self._refresh),
             ("resync", self._refresh),
+            (Event.RTC_MEDIA, self._on_media),
         )
         super().__init__(**kwargs)
         self.add_class("jc-participants")
@@ -57,6 +59,9 @@ class Participants(VBox):
     def _row(self, member: dict[str, Any], you: str, host: bool) -> HBox:
         label = html.escape(member["name"]) + (" (you)" if member["id"] == you else "")
         badge = " <small>host</small>" if member["role"] == "host" else ""
+        audio, video = self._media.get(member["id"], (True, True))
+        badge += "" if audio else ' <span title="microphone off">&#128263;</span>'
+        badge += "" if video else " <small>camera off</small>"
         name = HTML(f'<span style="color:{member["color"]}">&#9679;</span> {label}{badge}',
                     layout=Layout(flex="1"))  # fmt: skip
         row = [name]
@@ -69,6 +74,12 @@ class Participants(VBox):
         item = HBox(row)
         item.add_class("jc-participant")
         return item
+
+    def _on_media(self, data: dict[str, Any]) -> None:
+        """A member's browser view said whether its microphone and camera are on."""
+        if data.get("room_id") == self.room_id:
+            self._media[data["from"]] = (bool(data["audio"]), bool(data["video"]))
+            self._refresh()
 
     def _refresh(self, data: dict[str, Any] | None = None) -> None:
         room = self.client.connection.rooms.get(self.room_id)

@@ -226,6 +226,12 @@ export class VideoView extends DOMWidgetView {
         this._endSession('The room was closed.');
       }
     });
+    socket.on('rtc:media', (ev: { room_id: string; from: string; audio: boolean; video: boolean }) => {
+      if (this._inRoom(ev.room_id) && typeof ev.from === 'string') {
+        this._remoteMedia.set(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
+        this._showRemoteMedia(ev.from);
+      }
+    });
     socket.on('rtc:signal', (ev: { room_id: string; from: string; data: SignalData }) => {
       if (this._inRoom(ev.room_id) && this._mesh && ev.data && typeof ev.data.type === 'string') {
         void this._mesh.handleSignal(ev.from, ev.data);
@@ -287,6 +293,8 @@ export class VideoView extends DOMWidgetView {
       this._mesh.syncMembers(members);
       const [code, message] = this._steadyStatus ?? ['connected', 'Connected.'];
       this._setStatus(code, message);
+      this._announcedMedia = ''; // say it again: what we sent while away may be lost
+      this._announceMedia();
       return;
     }
     this._mesh?.dispose();
@@ -315,7 +323,10 @@ export class VideoView extends DOMWidgetView {
       send
     });
     this._mesh = mesh;
-    mesh.peerAdded.connect(({ remoteId, member }) => this._addTile(remoteId, member.name));
+    mesh.peerAdded.connect(({ remoteId, member }) => {
+      this._addTile(remoteId, member.name);
+      this._announceMedia(remoteId); // it cannot know yet whether we are muted
+    });
     mesh.peerRemoved.connect(({ remoteId }) => this._removeTile(remoteId));
     mesh.trackAdded.connect(({ remoteId, track, streams }) => this._onRemoteTrack(remoteId, track, streams));
     mesh.connectionStateChanged.connect(({ remoteId, state }) => {
@@ -370,6 +381,8 @@ export class VideoView extends DOMWidgetView {
     this._mesh?.dispose();
     this._mesh = null;
     this._clearRemoteTiles();
+    this._remoteMedia.clear();
+    this._announcedMedia = '';
     if (this._socket) {
       this._socket.removeAllListeners();
       this._socket.disconnect();
@@ -643,13 +656,50 @@ export class VideoView extends DOMWidgetView {
     label.className = 'jc-video-name';
     label.textContent = name;
     el.append(video, label);
+    this._tiles.set(remoteId, { el, video, stream: null });
+    this._showRemoteMedia(remoteId);
     // Clicking a tile resumes playback blocked by the autoplay policy.
     el.addEventListener('click', () => {
       video.muted = false;
       void video.play().catch(() => undefined);
     });
     this._grid.append(el);
-    this._tiles.set(remoteId, { el, video, stream: null });
+  }
+
+  /** Mark a tile with what its member said of their microphone and camera (`rtc:media`). */
+  private _showRemoteMedia(remoteId: string): void {
+    const tile = this._tiles.get(remoteId);
+    const state = this._remoteMedia.get(remoteId);
+    if (tile && state) {
+      tile.el.dataset.audio = state.audio ? 'on' : 'off';
+      tile.el.dataset.video = state.video ? 'on' : 'off';
+    }
+  }
+
+  /**
+   * Tell the room (or one member who just connected) whether our microphone and camera are
+   * on, so their tiles can show it: a disabled track still flows, as silence or black.
+   */
+  private _announceMedia(to?: string): void {
+    const socket = this._socket;
+    if (!socket || !socket.connected || !this._roomId || !this._mesh) {
+      return;
+    }
+    const audioTrack = this._localStream?.getAudioTracks()[0];
+    const audio = !!audioTrack && audioTrack.enabled;
+    const video = !!this._screenTrack || (!!this._cameraTrack && this._cameraTrack.enabled);
+    const state = `${audio}/${video}`;
+    if (to === undefined) {
+      if (state === this._announcedMedia) {
+        return;
+      }
+      this._announcedMedia = state;
+    }
+    const payload = { room_id: this._roomId, audio, video, ...(to === undefined ? {} : { to }) };
+    void socket
+      .timeout(ACK_TIMEOUT_MS)
+      .emitWithAck('rtc:media', payload)
+      .catch(() => undefined);
   }
 
   private _onRemoteTrack(
@@ -730,6 +780,7 @@ export class VideoView extends DOMWidgetView {
     this._shareBtn.disabled = !sharing && (receiveOnly || !this._mesh);
     this._shareBtn.textContent = sharing ? 'Stop sharing' : 'Share screen';
     this._shareBtn.setAttribute('aria-pressed', String(sharing));
+    this._announceMedia();
   }
 
   private _setStatus(code: string, message: string): void {
@@ -770,6 +821,10 @@ export class VideoView extends DOMWidgetView {
   private _outStream: MediaStream | null = null;
   private _cameraTrack: MediaStreamTrack | null = null;
   private _screenTrack: MediaStreamTrack | null = null;
+  /** What each remote member last said of their microphone and camera. */
+  private _remoteMedia = new Map<string, { audio: boolean; video: boolean }>();
+  /** The state we last told the room (`audio/video`), to send only changes. */
+  private _announcedMedia = '';
   private _tiles = new Map<string, { el: HTMLDivElement; video: HTMLVideoElement; stream: MediaStream | null }>();
   private _ticketWaiters = new Map<string, (reply: TicketReply) => void>();
   private _ticketCancels = new Set<() => void>();

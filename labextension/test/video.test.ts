@@ -257,6 +257,37 @@ describe('VideoView', () => {
     assert.equal(h.el.dataset.sharing, 'false');
   });
 
+  it('tells the room when it mutes, and shows what the others said', async () => {
+    const stream = cameraStream();
+    media.getUserMedia = () => Promise.resolve(stream);
+    const h = await start({});
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    const states = () => h.socket.emitted.filter(e => e.event === 'rtc:media').map(e => e.payload);
+    // alice's tile was added: she is told our state directly; the room hears it go live
+    await waitFor(() => states().some(p => p.to === ALICE.id), 'state sent to alice');
+    const roomWide = () => states().filter(p => p.to === undefined);
+    await waitFor(() => roomWide().length > 0, 'state sent to the room');
+    assert.deepEqual(roomWide().at(-1), { room_id: 'r1', audio: true, video: true });
+    const before = states().length;
+    (q(h.el, '.jc-video-mute') as HTMLButtonElement).click();
+    assert.deepEqual(states().slice(before), [{ room_id: 'r1', audio: false, video: true }]);
+    (q(h.el, '.jc-video-camera') as HTMLButtonElement).click();
+    await sleep(1);
+    assert.deepEqual(states().at(-1), { room_id: 'r1', audio: false, video: false });
+
+    // alice mutes her microphone and turns her camera off: her tile says so
+    const tile = () => h.el.querySelector(`.jc-video-tile[data-member-id="${ALICE.id}"]`) as HTMLElement;
+    h.socket.fire('rtc:media', { room_id: 'r1', from: ALICE.id, audio: false, video: false });
+    assert.equal(tile().dataset.audio, 'off');
+    assert.equal(tile().dataset.video, 'off');
+    h.socket.fire('rtc:media', { room_id: 'r1', from: ALICE.id, audio: true, video: true });
+    assert.equal(tile().dataset.audio, 'on');
+    // another room's state is ignored
+    h.socket.fire('rtc:media', { room_id: 'r2', from: ALICE.id, audio: false, video: true });
+    assert.equal(tile().dataset.audio, 'on');
+  });
+
   it('follows joins and leaves, and ends on room:closed', async () => {
     const h = await start({});
     views.push(h.view);

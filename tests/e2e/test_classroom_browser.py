@@ -275,7 +275,8 @@ def test_instructor_and_student_in_two_browsers(
     instructor.screenshot("07-chat", ".jc-chat")
     student.screenshot("07-chat", ".jc-chat")
 
-    # 8. Video: each side plays the other's fake camera; mute toggles.
+    # 8. Video: each side plays the other's fake camera; mute toggles, and the other side's
+    #    tile shows it.
     instructor_id, student_id = instructor.local_member_id(), student.local_member_id()
     assert instructor_id != student_id
     for page, other in ((instructor, student_id), (student, instructor_id)):
@@ -296,11 +297,15 @@ def test_instructor_and_student_in_two_browsers(
     expect(mute).to_have_text("Unmute")
     expect(mute).to_have_attribute("aria-pressed", "true")
     assert student.page.evaluate(local_audio) is False
-    instructor.screenshot("08-video", ".jc-video")
+    student_tile = instructor.page.locator(f".jc-video-tile[data-member-id='{student_id}']")
+    expect(student_tile).to_have_attribute("data-audio", "off")
+    expect(student_tile).to_have_attribute("data-video", "on")
+    instructor.screenshot("08-video-student-muted", ".jc-video")
     student.screenshot("08-video-muted", ".jc-video")
     mute.click()
     expect(mute).to_have_text("Mute")
     assert student.page.evaluate(local_audio) is True
+    expect(student_tile).to_have_attribute("data-audio", "on")
 
     # 9. Ink latency, local and remote (reported in docs/performance.md, not asserted).
     latency = measure_ink_latency(instructor, student)
