@@ -707,7 +707,8 @@ protocol alone would. Fan-out ran {s["fanout_s"]:.0f} s, ten rooms and batched {
 `board:op` (`stroke`, then `extend` ops of one point) carrying its send time, so
 latency is send → receipt at each of the 29 other members; *delivered points/s* counts the
 points members received in the steady state (the sending window without its first 5 s, while
-pipelines fill), and *lost* counts acked seqs some member never received (waiting up to 10 s
+pipelines fill; a server that lagged at the start may show a little more than is offered), and
+*lost* counts acked seqs some member never received (waiting up to 10 s
 after the last send). CPU is user+system time of the process over the sending window, in %
 of one core.{niced}
 

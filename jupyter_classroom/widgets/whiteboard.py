@@ -100,6 +100,7 @@ class Whiteboard(VBox):
         self._last_point: dict[str, list[float]] = {}  # stroke id -> its last drawn point
         self._visible: set[str] = set()
         self._cursors: dict[str, tuple[float, float, float]] = {}  # member -> x, y, when
+        self._cursor_expiry: asyncio.TimerHandle | None = None
         self._cursor_sent = 0.0
         self._cursor_at = (0.0, 0.0)  # the pointer's last position, sent by the trailing flush
         self._cursor_scheduled = False
@@ -433,17 +434,28 @@ class Whiteboard(VBox):
         if data.get("room_id") == self.room_id:
             self._cursors[data["member_id"]] = (data["x"], data["y"], time.monotonic())
             self._draw_cursors()
-            asyncio.get_running_loop().call_later(CURSOR_IDLE, self._expire_cursors)
+            if self._cursor_expiry is None:
+                self._cursor_expiry = asyncio.get_running_loop().call_later(
+                    CURSOR_IDLE, self._expire_cursors
+                )
 
     def _expire_cursors(self) -> None:
         """Take off the marks of members whose pointer has not moved for CURSOR_IDLE (it left
         the board, or they stopped): a mark that stays would hide ink and mislead."""
-        stale = time.monotonic() - CURSOR_IDLE + 0.05
-        idle = [member for member, (_, _, when) in self._cursors.items() if when <= stale]
+        self._cursor_expiry = None
+        if self.comm is None:  # closed meanwhile
+            return
+        now = time.monotonic()
+        idle = [m for m, (_, _, when) in self._cursors.items() if now - when >= CURSOR_IDLE - 0.05]
+        for member in idle:
+            del self._cursors[member]
         if idle:
-            for member in idle:
-                del self._cursors[member]
             self._draw_cursors()
+        if self._cursors:  # come back when the next one would go
+            oldest = min(when for _, _, when in self._cursors.values())
+            self._cursor_expiry = asyncio.get_running_loop().call_later(
+                max(0.05, oldest + CURSOR_IDLE - now), self._expire_cursors
+            )
 
     def _on_member_left(self, data: dict[str, Any]) -> None:
         if data.get("room_id") == self.room_id and self._cursors.pop(data["member_id"], None):
