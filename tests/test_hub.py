@@ -194,7 +194,7 @@ async def test_kernels_share_the_hub_service(hub: Hub, kernels: dict[str, Kernel
     assert created["you"]["role"] == "host"
 
     joined = await student.run(
-        "s = Client()\n"
+        "s = Client(name='Teacher')\n"  # a chosen name: the service shows the hub name
         "rooms = s.list_rooms()\n"
         "room_id = next(r['id'] for r in rooms if r['title'] == 'Hub room')\n"
         "def code(call):\n"
@@ -214,7 +214,7 @@ async def test_kernels_share_the_hub_service(hub: Hub, kernels: dict[str, Kernel
     assert joined["id"] == room_id
     assert joined["wrong"] == "bad_password"
     assert joined["create"] == "forbidden"  # not in the instructors group
-    assert joined["you"]["name"] == "student"
+    assert joined["you"]["name"] == "student"  # not 'Teacher': hub names by default
     assert joined["members"] == ["student", "teacher"]
 
     seen_by_teacher = await teacher.run(

@@ -95,7 +95,12 @@ class ClassroomApp(ExtensionApp):
         help="Usernames that may create rooms. None (the default): everyone may.",
     )
     allow_display_name = Bool(
-        True, config=True, help="Whether clients may choose their display name (auth.name)."
+        None,
+        allow_none=True,
+        config=True,
+        help="Whether clients may choose their display name (auth.name). None (the default): "
+        "yes on a single-user server, no as a JupyterHub service, where members show as their "
+        "hub usernames (else a student could appear as 'Teacher').",
     )
     kernel_user = Unicode(
         config=True, help="The username of sockets that authenticate with the kernel token."
@@ -218,10 +223,14 @@ class ClassroomApp(ExtensionApp):
         )
         self.store = self.make_store()
         self.rooms = Rooms(self.store, limits, secret=bytes.fromhex(self.member_secret))
+        hub_roles = getattr(
+            getattr(self.serverapp, "identity_provider", None), "classroom_roles", None
+        )
+        chosen_names = self.allow_display_name
         options = ServerOptions(
             kernel_token=self.kernel_token,
             kernel_user=self.kernel_user,
-            allow_display_name=self.allow_display_name,
+            allow_display_name=hub_roles is None if chosen_names is None else chosen_names,
             admin_users=frozenset(self.admin_users),
             instructor_users=(
                 None if self.instructor_users is None else frozenset(self.instructor_users)
@@ -230,9 +239,6 @@ class ClassroomApp(ExtensionApp):
             max_publishers=self.max_publishers,
             ops_per_second=self.ops_per_second,
             chats_per_second=self.chats_per_second,
-        )
-        hub_roles = getattr(
-            getattr(self.serverapp, "identity_provider", None), "classroom_roles", None
         )
         if hub_roles is not None:  # a JupyterHub service: the hub says who is admin, who teaches
             options = hub_roles.server_options(options, self.hub_instructor_group)
