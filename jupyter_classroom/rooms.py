@@ -20,7 +20,7 @@ from . import protocol as p
 from .passwords import hash_password, verify_password
 from .protocol import ErrorCode, ProtocolError
 from .store import MemberRecord, RoomRecord, Store
-from .store.base import BoardSlice
+from .store.base import BoardSlice, RoomLimitReached
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990",
@@ -159,16 +159,12 @@ class Rooms:
         if not who.can_create:
             raise ProtocolError(ErrorCode.FORBIDDEN, "you may join rooms but not create them")
         self._check_title(req.title)
+        # Refuse cheaply before hashing a password; add_room checks again, atomically.
         rooms = [room async for room in self.store.iter_rooms()]
         if len(rooms) >= self.limits.max_rooms:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED, "this server has as many rooms as it allows"
-            )
+            raise self._limit_error("server")
         if sum(1 for room in rooms if room.owner == who.user) >= self.limits.max_rooms_per_user:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED,
-                f"you already have {self.limits.max_rooms_per_user} rooms; close one first",
-            )
+            raise self._limit_error("owner")
         password_hash = await hash_password(req.password) if req.password else None
         room = RoomRecord(
             id=uuid.uuid4().hex[:12],
@@ -180,7 +176,14 @@ class Rooms:
             listed=req.listed,
             password_hash=password_hash,
         )
-        await self.store.add_room(room)
+        try:
+            await self.store.add_room(
+                room,
+                max_rooms=self.limits.max_rooms,
+                max_per_owner=self.limits.max_rooms_per_user,
+            )
+        except RoomLimitReached as exc:
+            raise self._limit_error(exc.which) from None
         async with self.store.room_lock(room.id):
             return await self._enter(room, who, sid, since=None)
 
@@ -437,6 +440,13 @@ class Rooms:
         if board_op is None:
             raise ProtocolError(ErrorCode.CONFLICT, f"this board already has an op {op.id!r}")
         return board_op
+
+    def _limit_error(self, which: str) -> ProtocolError:
+        if which == "owner":
+            message = f"you already have {self.limits.max_rooms_per_user} rooms; close one first"
+        else:
+            message = "this server has as many rooms as it allows"
+        return ProtocolError(ErrorCode.RATE_LIMITED, message)
 
     def _check_title(self, title: str) -> None:
         if len(title) > self.limits.title:

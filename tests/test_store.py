@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_classroom.board import visible_objects
 from jupyter_classroom.store import MemberRecord, MemoryStore, RoomRecord, Store
-from jupyter_classroom.store.base import BoardSlice, OpMeta
+from jupyter_classroom.store.base import BoardSlice, OpMeta, RoomLimitReached
 
 from .redis_server import running_redis
 
@@ -451,3 +451,28 @@ async def test_processes_that_stop_beating_are_found_with_their_sockets(store: S
     assert sorted(dead["p-dying"]) == [("s2", "r1", "m2"), ("s3", "r2", "m2")]
     await store.forget_process("p-dying")
     assert await store.dead_processes() == {}
+
+
+async def test_room_limits_hold_when_creates_race(store: Store) -> None:
+    async def add(room_id: str, owner: str) -> str:
+        try:
+            await store.add_room(room(room_id, owner=owner), max_rooms=5, max_per_owner=2)
+            return "added"
+        except RoomLimitReached as exc:
+            return exc.which
+
+    # ten creates by one owner at once: exactly two get a room
+    results = await asyncio.gather(*(add(f"t{i}", "teacher") for i in range(10)))
+    assert sorted(results) == ["added"] * 2 + ["owner"] * 8
+    # others fill the server to five, then everyone is refused
+    results = await asyncio.gather(*(add(f"o{i}", f"other{i}") for i in range(6)))
+    assert sorted(results) == ["added"] * 3 + ["server"] * 3
+    assert len([r async for r in store.iter_rooms()]) == 5
+    # closing one of the teacher's rooms gives the teacher a place again
+    teacher_rooms = [r.id async for r in store.iter_rooms() if r.owner == "teacher"]
+    await store.delete_room(teacher_rooms[0])
+    assert await add("t-again", "teacher") == "added"
+    assert await add("t-more", "teacher") == "server"  # five again
+    others = [r.id async for r in store.iter_rooms() if r.owner != "teacher"]
+    await store.delete_room(others[0])
+    assert await add("t-more", "teacher") == "owner"  # room on the server, not for them

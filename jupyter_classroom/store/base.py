@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class RoomLimitReached(Exception):
+    """:meth:`Store.add_room` refused a room: the store holds ``max_rooms`` rooms
+    (``which == "server"``), or its owner has ``max_per_owner`` of them (``"owner"``)."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__(which)
+        self.which = which
+
+
 @dataclass
 class RoomRecord:
     id: str
@@ -70,7 +79,11 @@ class Store(abc.ABC):
 
     # rooms
     @abc.abstractmethod
-    async def add_room(self, room: RoomRecord) -> None: ...
+    async def add_room(
+        self, room: RoomRecord, *, max_rooms: int | None = None, max_per_owner: int | None = None
+    ) -> None:
+        """Add a room, checking the limits and adding in one step (two creates racing for the
+        last place must not both get it); :class:`RoomLimitReached` when a limit is met."""
 
     @abc.abstractmethod
     async def get_room(self, room_id: str) -> RoomRecord | None: ...

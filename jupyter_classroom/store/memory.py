@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..board import fold_extends
-from .base import BoardSlice, MemberRecord, OpMeta, RoomRecord, Store
+from .base import BoardSlice, MemberRecord, OpMeta, RoomLimitReached, RoomRecord, Store
 
 
 @dataclass
@@ -64,7 +64,16 @@ class MemoryStore(Store):
     def room_lock(self, room_id: str) -> Any:
         return self._locked(room_id)
 
-    async def add_room(self, room: RoomRecord) -> None:
+    async def add_room(
+        self, room: RoomRecord, *, max_rooms: int | None = None, max_per_owner: int | None = None
+    ) -> None:
+        # no await between the count and the insert: atomic on the event loop
+        if max_rooms is not None and len(self._rooms) >= max_rooms:
+            raise RoomLimitReached("server")
+        if max_per_owner is not None:
+            owned = sum(1 for r in self._rooms.values() if r.record.owner == room.owner)
+            if owned >= max_per_owner:
+                raise RoomLimitReached("owner")
         self._rooms[room.id] = _Room(record=room)
 
     async def get_room(self, room_id: str) -> RoomRecord | None:

@@ -14,6 +14,7 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
     {prefix}room:{id}:lock         STRING the room lock's holder token (PX lease)
     {prefix}ticket:{sha256}        STRING [room id, member id] (PX ttl; the key hashes the ticket)
     {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
+    {prefix}owned:{sha256}         SET   the room ids of one owner (for max_rooms_per_user)
 
 and each room-server process (``process_id``) that holds sockets in rooms::
 
@@ -44,7 +45,7 @@ from typing import Any, cast
 import msgspec
 from redis.asyncio import Redis
 
-from .base import BoardSlice, MemberRecord, OpMeta, RoomRecord, Store
+from .base import BoardSlice, MemberRecord, OpMeta, RoomLimitReached, RoomRecord, Store
 
 log = logging.getLogger("jupyter_classroom")
 
@@ -56,15 +57,33 @@ class LockTimeout(TimeoutError):
     """The room lock stayed taken for longer than the store's ``lock_wait``."""
 
 
-# KEYS: index, index counter, room, members, order, ops, opmeta, pending, chat
-# ARGV: room id, record JSON
+# KEYS: index, index counter, room, members, order, ops, opmeta, pending, chat, owner's rooms
+# ARGV: room id, record JSON, max rooms (-1: none), max rooms of the owner (-1: none)
+# -> 1 added, -1 the server's limit, -2 the owner's
 _ADD_ROOM = """
+local new = not redis.call('ZSCORE', KEYS[1], ARGV[1])
+if new and tonumber(ARGV[3]) >= 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return -1
+end
+if new and tonumber(ARGV[4]) >= 0 and redis.call('SCARD', KEYS[10]) >= tonumber(ARGV[4]) then
+  return -2
+end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 redis.call('HSET', KEYS[3], 'record', ARGV[2], 'seq', 0, 'floor', 0, 'gen', 0,
-           'present', 0, 'morder', 0)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+           'present', 0, 'morder', 0, 'owned', KEYS[10])
+redis.call('SADD', KEYS[10], ARGV[1])
+if new then
   redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[2]), ARGV[1])
 end
+return 1
+"""
+
+# KEYS: index, room, then the room's other data keys; ARGV: room id
+_DELETE_ROOM = """
+local owned = redis.call('HGET', KEYS[2], 'owned')
+if owned then redis.call('SREM', owned, ARGV[1]) end
+redis.call('DEL', unpack(KEYS, 2))
+redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 """
 
@@ -270,6 +289,7 @@ class RedisStore(Store):
         self._folding: set[str] = set()  # rooms this process is folding now
         script = self.redis.register_script
         self._add_room = script(_ADD_ROOM)
+        self._delete_room = script(_DELETE_ROOM)
         self._save_room = script(_SAVE_ROOM)
         self._save_member = script(_SAVE_MEMBER)
         self._next_present = script(_NEXT_PRESENT)
@@ -336,12 +356,20 @@ class RedisStore(Store):
     # ---------------------------------------------------------------------------------------
     # rooms
 
-    async def add_room(self, room: RoomRecord) -> None:
+    async def add_room(
+        self, room: RoomRecord, *, max_rooms: int | None = None, max_per_owner: int | None = None
+    ) -> None:
         keys = self._keys(room.id)
-        await self._add_room(
-            keys=[self._index, self._index_counter, *keys.data],
-            args=[room.id, _room_to_json(room)],
+        owned = f"{self.prefix}owned:{_digest(room.owner)}"
+        limits = [-1 if limit is None else limit for limit in (max_rooms, max_per_owner)]
+        added = await self._add_room(
+            keys=[self._index, self._index_counter, *keys.data, owned],
+            args=[room.id, _room_to_json(room), *limits],
         )
+        if added == -1:
+            raise RoomLimitReached("server")
+        if added == -2:
+            raise RoomLimitReached("owner")
 
     async def get_room(self, room_id: str) -> RoomRecord | None:
         raw = cast(str | None, await self.redis.hget(self._keys(room_id).room, "record"))
@@ -351,10 +379,7 @@ class RedisStore(Store):
         await self._save_room(keys=[self._keys(room.id).room], args=[_room_to_json(room)])
 
     async def delete_room(self, room_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(*self._keys(room_id).data)
-            pipe.zrem(self._index, room_id)
-            await pipe.execute()
+        await self._delete_room(keys=[self._index, *self._keys(room_id).data], args=[room_id])
 
     async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
         room_ids = cast(list[str], await self.redis.zrange(self._index, 0, -1))
