@@ -118,5 +118,11 @@ async def test_ops_arriving_out_of_order_are_applied_in_seq_order(server, connec
         )
         await wait_for(lambda: alice.rooms[room.id].seq == 30)
         assert [o["seq"] for o in alice.rooms[room.id].ops] == list(range(1, 31))
+        # listeners hear each of bob's ops once (from board:ops lists), never alice's own
+        ops = alice.rooms[room.id].ops
+        bobs = sorted(o["seq"] for o in ops if o["op"]["id"].startswith("b"))
+        await wait_for(lambda: len(applied) >= 15)
+        await asyncio.sleep(0.1)
+        assert sorted(applied) == bobs
     finally:
         await alice.close()
