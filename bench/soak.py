@@ -36,12 +36,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, token: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, token: str, extra: list[str]) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--ServerApp.token={token}",
         "--ClassroomApp.ops_per_second=1000", "--ClassroomApp.chats_per_second=50",
-        "--ClassroomApp.max_rooms_per_user=100",
+        "--ClassroomApp.max_rooms_per_user=100", *extra,
     ]  # fmt: skip
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -90,10 +90,10 @@ async def member(client: Connection, room_id: str, until: float, index: int) -> 
     return sent
 
 
-async def soak(minutes: float, rounds: int) -> dict[str, object]:
+async def soak(minutes: float, rounds: int, extra: list[str]) -> dict[str, object]:
     """Run ``rounds`` lessons of ``minutes / rounds`` each on one server."""
     port, token = free_port(), secrets.token_hex(16)
-    server = start_server(port, token)
+    server = start_server(port, token, extra)
     process = psutil.Process(server.pid)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -169,8 +169,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2, help="lessons one after another")
+    parser.add_argument(
+        "--server-arg", action="append", default=[], help="extra argument for the server"
+    )
     args = parser.parse_args()
-    result = asyncio.run(soak(args.minutes, args.rounds))
+    result = asyncio.run(soak(args.minutes, args.rounds, args.server_arg))
     print(json.dumps(result, indent=1))
     sys.exit(1 if result["problems"] else 0)
 
