@@ -86,6 +86,9 @@ async def test_media_state_reaches_the_room_or_one_member(connect):
     assert await alice.error("rtc:media", {**muted, "to": "m000"}) == "not_found"
     assert await alice.error("rtc:media", {**muted, "audio": "off"}) == "bad_request"
     await carol.nothing("rtc:media", wait=0.2)
+    # a burst beyond the allowance (5/s, bursts of 20) is refused, not spread to the room
+    codes = [(await alice.call("rtc:media", muted)).get("ok") for _ in range(30)]
+    assert codes.count(True) < 30 and codes[-1] is not True
 
 
 async def test_ticket_lets_a_second_socket_act_as_the_member(connect):

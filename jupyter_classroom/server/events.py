@@ -63,6 +63,7 @@ class Session:
     rooms: dict[str, str] = field(default_factory=dict)  # room_id -> member_id
     ops: TokenBucket = field(default_factory=lambda: TokenBucket(200, 400))
     chats: TokenBucket = field(default_factory=lambda: TokenBucket(5, 20))
+    media_states: TokenBucket = field(default_factory=lambda: TokenBucket(5, 20))  # rtc:media
     cursor_sent: float = 0.0
     cursor_pending: dict[str, Any] | None = None
     cursor_timer: bool = False
@@ -472,6 +473,8 @@ class RoomServer:
         return ok_ack()
 
     async def rtc_media(self, sid: str, session: Session, req: p.RtcMedia) -> dict[str, Any]:
+        if not session.media_states.take():  # each one goes to the whole room, like a message
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending media states too fast")
         member_id = session.rooms.get(req.room_id)
         await self.rooms.require_member(req.room_id, member_id, sid)
         state = {"room_id": req.room_id, "from": member_id, "audio": req.audio, "video": req.video}
