@@ -744,17 +744,20 @@ So the levers were frames, their latency and the garbage collector, not validati
   tick instead of one per op. The tick is 10 ms while the server has room and lengthens up to
   250 ms while the process is busy (over 80% of a core, or its timers fire late), so frames
   track what the server can write: ten rooms delivered 4,744 → ~30,000 points/s with a tick
-  that only watched timer lateness, ~52,000 (all that is offered) once it also watched CPU.
+  that only watched timer lateness, ~51,500 once it also watched CPU (just short of the
+  52,200 offered: latency still grew over the run, p99 0.8-1.4 s).
 - Python's garbage collector: at its default (a young-generation collection every 700
   allocations) it ran thousands of times a second under ten busy rooms, and its older
   generations walked every op of every board; with `ClassroomApp.gc_young_threshold` =
   10,000 (the default now), ten rooms went from 49,000 points/s delivered, p99 1.8 s (falling
   behind) to 52,100 (all that is offered), p50 157-190 ms, p99 320-420 ms.
 - Broadcasts handed to engine.io inline rather than through an asyncio task per recipient
-  (`server/fanout.py`), and no scan of outgoing payloads for binary parts (we send none).
-- Late join: the board goes into the ack as one pre-encoded `msgspec.Raw` and packets are
-  encoded with msgspec (311 → ~143 ms for 10,000 ops); permessage-deflate off (browsers offer
-  it; compressing each small frame per socket cost more CPU than the bytes saved)."""
+  (`server/fanout.py`).
+- Late join: packets encoded with msgspec, and outgoing payloads no longer walked by
+  python-socketio in search of binary parts (we send none), which for a 10,000-op board cost
+  more than the encoding: 311 → ~140 ms.
+- permessage-deflate off (browsers offer it; compressing each small frame per socket cost
+  more CPU than the bytes saved)."""
 
 
 def interpretation(report: dict[str, Any]) -> str:
