@@ -90,6 +90,38 @@ async def test_mouse_stroke_reaches_the_other_board(pair, canvas_commands):
     assert [o["id"] for o in board_b.objects] == [stroke["id"]]
 
 
+async def test_a_burst_of_remote_ops_is_painted_in_few_canvas_messages(
+    pair, canvas_commands, monkeypatch
+):
+    teacher, student, room_id, (_, board_b) = pair
+    messages: list[int] = []  # commands per canvas message (every board of this kernel)
+    original = _CanvasManager._send_custom
+
+    def counting(self, commands, buffers=[]):  # noqa: B006 - ipycanvas's signature
+        messages.append(len(commands))
+        return original(self, commands, buffers)
+
+    monkeypatch.setattr(_CanvasManager, "_send_custom", counting)
+    ops = [
+        {"type": "stroke", "id": f"burst{i}", "points": [[10 * i, 5], [10 * i, 50]],
+         "color": "#123456", "width": 2}
+        for i in range(30)
+    ]  # fmt: skip
+    await asyncio.gather(*(asyncio.to_thread(teacher.op, op) for op in ops))
+    await wait_for(
+        lambda: (
+            sum(1 for c, n in canvas_commands if c is board_b.canvas[0] and n == "strokeLines")
+            == 30
+        )
+    )
+    # the teacher drew through the Client (not its board): every message is the student's
+    # board painting what arrived, several strokes per message
+    assert 1 <= len(messages) < 30, messages
+    assert {o["op"]["id"] for o in student.connection.rooms[room_id].ops} >= {
+        op["id"] for op in ops
+    }
+
+
 async def test_cursor_marks_follow_the_pointer_then_go(pair, canvas_commands, monkeypatch):
     from jupyter_classroom.widgets import whiteboard
 

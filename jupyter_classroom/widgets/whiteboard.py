@@ -101,6 +101,7 @@ class Whiteboard(VBox):
         self._visible: set[str] = set()
         self._cursors: dict[str, tuple[float, float, float]] = {}  # member -> x, y, when
         self._cursor_expiry: asyncio.TimerHandle | None = None
+        self._arrived: list[dict[str, Any]] = []  # remote ops to paint at the loop's next turn
         self._cursor_sent = 0.0
         self._cursor_at = (0.0, 0.0)  # the pointer's last position, sent by the trailing flush
         self._cursor_scheduled = False
@@ -196,25 +197,30 @@ class Whiteboard(VBox):
         self._visible = {op["id"] for op in objects}
         self._last_point = {op["id"]: op["points"][-1] for op in objects if op["type"] == "stroke"}
 
-    def _paint_new(self, op: dict[str, Any]) -> None:
-        """Draw one op as it arrives; ops that hide things redraw the board."""
-        kind = op["type"]
-        if kind in DRAWABLE:
-            with drawing():
-                self.board_painter.draw(op)
-            self._visible.add(op["id"])
-            if kind == "stroke":
-                self._last_point[op["id"]] = op["points"][-1]
-        elif kind == "extend":
-            target = self._find_stroke(op["target"])
-            if target is None or op["target"] not in self._visible:
-                return
-            start = self._last_point.get(op["target"], op["points"][0])
-            with drawing():
-                self.board_painter.draw_segment(target, [start, *op["points"]])
-            self._last_point[op["target"]] = op["points"][-1]
-        else:
+    def _paint_new(self, *ops: dict[str, Any]) -> None:
+        """Draw ops as they arrive, in one canvas message; an op that hides things (erase,
+        undo, clear) redraws the board instead."""
+        if any(op["type"] not in DRAWABLE and op["type"] != "extend" for op in ops):
             self.redraw()
+            return
+        # the strokes that extends continue, found before taking the canvas lock
+        targets = {op["target"]: self._find_stroke(op["target"])
+                   for op in ops if op["type"] == "extend"}  # fmt: skip
+        with drawing():
+            for op in ops:
+                if op["type"] != "extend":
+                    self.board_painter.draw(op)
+                    self._visible.add(op["id"])
+                    if op["type"] == "stroke":
+                        self._last_point[op["id"]] = op["points"][-1]
+                    continue
+                stroke_id = op["target"]
+                target = targets[stroke_id]
+                if target is None or stroke_id not in self._visible:
+                    continue
+                start = self._last_point.get(stroke_id, op["points"][0])
+                self.board_painter.draw_segment(target, [start, *op["points"]])
+                self._last_point[stroke_id] = op["points"][-1]
 
     def _find_stroke(self, stroke_id: str) -> dict[str, Any] | None:
         if self._live is not None and self._live["id"] == stroke_id:
@@ -426,8 +432,17 @@ class Whiteboard(VBox):
     # remote events (the client's thread)
 
     def _on_remote_op(self, data: dict[str, Any]) -> None:
+        # A `board:ops` list is heard as one op after another in one turn of the client's
+        # loop: gather them and paint them together, in one canvas message.
         if data.get("room_id") == self.room_id:
-            self._paint_new(data["op"])
+            self._arrived.append(data["op"])
+            if len(self._arrived) == 1:
+                asyncio.get_running_loop().call_soon(self._paint_arrived)
+
+    def _paint_arrived(self) -> None:
+        ops, self._arrived = self._arrived, []
+        if ops and self.comm is not None:  # (not closed meanwhile)
+            self._paint_new(*ops)
 
     def _on_remote_cursor(self, data: dict[str, Any]) -> None:
         # (on the client's event loop, like every listener)
