@@ -9,7 +9,7 @@ PORT ?= 8888
 
 .PHONY: setup system lab test bench lint clean
 
-$(VENV)/.installed: pyproject.toml labextension/package.json $(wildcard labextension/src/*.ts labextension/style/*)
+$(VENV)/.installed: pyproject.toml labextension/package.json $(shell find labextension/src labextension/style -type f)
 	rm -rf jupyter_classroom/labextension  # rebuild the JupyterLab extension from its sources
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip

@@ -2,10 +2,12 @@
 
 On a hub each user has a single-user server, so a room server inside each would be shared by
 nobody. ``jupyter classroom`` run as a hub service (at ``/services/classroom/``) is shared by
-all: identities are hub usernames, proven by hub tokens: a kernel's ``$JUPYTERHUB_API_TOKEN``
-(``Authorization: token ...``), the browser's token (``?token=`` on websockets, as the video
-view sends it) or the service's own OAuth cookie. Hub admins, and members of one hub group,
-are the instructors.
+all: identities are hub usernames, proven by hub tokens limited to this service (the token the
+hub config mints for each user's server, ``$JUPYTER_CLASSROOM_HUB_TOKEN``, which kernels and
+pages send in the Socket.IO ``auth`` payload; see :mod:`jupyter_classroom.hub_tokens`) or the
+service's own OAuth cookie. A token that could also enter users' Jupyter servers is refused:
+whoever runs the service must never hold one. Hub admins, and members of one hub group, are
+the instructors.
 
 :class:`ClassroomApp` installs :class:`HubIdentityProvider` and :class:`HubAuthorizer` when it
 starts the server as a service (see :func:`service_server_config`); the authorizer allows the
@@ -16,6 +18,7 @@ terminals for hub users.
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,21 +26,26 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 from jupyter_server.auth.authorizer import Authorizer
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from tornado import web
 from tornado.httputil import url_concat
 from traitlets import Bool, Instance, default
 
-from .server.events import ServerOptions
+from .server.events import ConnectRefused, ServerOptions
 from .server.handler import AUTH_RESOURCE
 
 SERVICE_NAME_ENV = "JUPYTERHUB_SERVICE_NAME"
 SERVICE_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
 SERVICE_URL_ENV = "JUPYTERHUB_SERVICE_URL"
 HOME_PATH = "/classroom/"  # the service's landing page (and where the hub's link leads)
+# Scopes (before any `!filter`) that let a token's holder enter or take over users' Jupyter
+# servers: the service refuses tokens holding any of them, so it never holds such a token.
+SERVER_SCOPES = frozenset({"access:servers", "servers", "admin:servers", "tokens", "inherit"})
+SETUP_HINT = "see the classroom's JupyterHub set-up (docs/jupyterhub.md)"
 
 
 def service_server_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -146,37 +154,96 @@ class HubRoles:
 
 
 class HubOAuthCallback(HubOAuthCallbackHandler):
-    """Completes a browser's OAuth with the hub and sets the service's cookie."""
+    """Completes a browser's OAuth with the hub and sets the service's cookie.
+
+    Reached before anyone is authenticated (it is how they become so): open by design, as
+    Jupyter's own login page is. It checks the OAuth state cookie and the code with the hub.
+    """
 
     def initialize(self, hub_auth: HubOAuth) -> None:
         self.hub_auth = hub_auth
 
+    @allow_unauthenticated
+    async def get(self) -> None:
+        await super().get()
+
 
 class ServiceHomeHandler(JupyterHandler):
-    """The service's page: who you are to the classroom (a browser logs in through it)."""
+    """The service's page: who you are to the classroom, your rooms, the way back to the hub.
+
+    A browser logs in through it (the hub's OAuth); ``Accept: application/json`` gets the
+    same facts as JSON.
+    """
 
     auth_resource = AUTH_RESOURCE
 
     @web.authenticated
     @authorized
-    def get(self) -> None:
+    async def get(self) -> None:
         user = self.current_user
         roles = self.identity_provider.classroom_roles  # type: ignore[attr-defined]
-        self.finish(
-            {
-                "service": "jupyter_classroom",
-                "user": user.username,
-                "admin": roles.is_admin(user.username),
-                "groups": sorted(getattr(user, "groups", ())),
-            }
+        room_server = self.settings["classroom_room_server"]
+        admin = roles.is_admin(user.username)
+        instructors = room_server.options.instructor_users
+        may_create = admin or instructors is None or user.username in instructors
+        rooms = [
+            await room_server.rooms.room_info(room)
+            async for room in room_server.rooms.store.iter_rooms()
+            if room.owner == user.username
+        ]
+        facts = {
+            "service": "jupyter_classroom",
+            "user": user.username,
+            "admin": admin,
+            "may_create": may_create,
+            "groups": sorted(getattr(user, "groups", ())),
+            "rooms": [{"id": r["id"], "title": r["title"], "members": r["members"]} for r in rooms],
+        }
+        if "application/json" in self.request.headers.get("Accept", ""):
+            self.finish(facts)
+            return
+        hub_home = url_path_join(self.identity_provider.hub_auth.hub_prefix, "home")  # type: ignore[attr-defined]
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(home_page(facts, hub_home))
+
+
+def home_page(facts: dict[str, Any], hub_home: str) -> str:
+    """The service's page for a person: plain HTML, every value escaped."""
+    name = html.escape(facts["user"])
+    if facts["admin"]:
+        role = "a hub admin: you may create rooms and send announcements."
+    elif facts["may_create"]:
+        role = "an instructor: you may create rooms."
+    else:
+        role = "a participant: you may join rooms (with their password); instructors create them."
+    if facts["rooms"]:
+        items = "".join(
+            f"<li><b>{html.escape(r['title'])}</b>: {int(r['members'])} present</li>"
+            for r in facts["rooms"]
         )
+        rooms = f"<p>Rooms you opened:</p><ul class='jc-home-rooms'>{items}</ul>"
+    else:
+        rooms = "<p>You have no open rooms.</p>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Classroom</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}}</style>
+</head><body>
+<h1>Classroom</h1>
+<p>Signed in as <b class="jc-home-user">{name}</b>, {role}</p>
+{rooms}
+<p>The classroom lives in your notebooks: in JupyterLab, run
+<code>from jupyter_classroom import Lobby; Lobby()</code> to see the rooms and join one.</p>
+<p><a class="jc-home-hub" href="{html.escape(hub_home)}">Back to the hub</a></p>
+</body></html>
+"""
 
 
 class HubIdentityProvider(IdentityProvider):
     """Identifies hub users by their hub tokens, for a service built on Jupyter Server.
 
     Accepts users (not services) holding the service's access scope
-    (``access:services!service=<name>``).
+    (``access:services!service=<name>``), and refuses tokens that could also enter or control
+    users' servers (:data:`SERVER_SCOPES`), saying why (:class:`ConnectRefused`).
     """
 
     hub_auth = Instance(HubOAuth)
@@ -193,22 +260,75 @@ class HubIdentityProvider(IdentityProvider):
             return handler._classroom_hub_user
         handler._classroom_hub_user = None  # type: ignore[attr-defined]
         self._patch_get_login_url(handler)
-        model = await self.hub_auth.get_user(handler, sync=False)
-        if not model or model.get("kind", "user") != "user":
+        try:
+            model = await self.hub_auth.get_user(handler, sync=False)
+        except web.HTTPError as error:  # the hub did not answer
+            self.log.warning("classroom: cannot check a token with the hub: %s", error)
             return None
-        if not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
-            self.log.warning(
-                "classroom: hub user %s lacks %s", model["name"], self.hub_auth.access_scopes
-            )
+        if not model:
+            return None
+        try:
+            user = self._accept(model)
+        except ConnectRefused as refused:
+            # a socket's connect reports it (server/handler.py); a page gets a 403
+            handler._classroom_refusal = refused  # type: ignore[attr-defined]
+            message = refused.message
 
             def forbid(*args: Any, **kwargs: Any) -> None:
-                raise web.HTTPError(403, f"{model['name']} may not use this service")
+                raise web.HTTPError(403, message)
 
             handler.redirect = forbid  # type: ignore[method-assign]  # not back to login
             return None
+        handler._classroom_hub_user = user  # type: ignore[attr-defined]
+        return user
+
+    async def classroom_user_for_token(self, token: str) -> HubUser:
+        """The hub user a token from a socket's ``auth`` payload belongs to.
+
+        Asked of the hub (``HubAuth.user_for_token``) and cached as HubAuth caches
+        (``cache_max_age``, 5 minutes). Raises :class:`ConnectRefused` saying why not.
+        """
+        try:
+            model = await self.hub_auth.user_for_token(token, sync=False)
+        except web.HTTPError as error:
+            raise ConnectRefused(
+                "the classroom could not check your sign-in with the hub; try again shortly",
+                f"the hub did not answer a token check: {error}",
+            ) from None
+        if not model:
+            raise ConnectRefused(
+                "the hub does not know your classroom token (expired or revoked): restart "
+                "your server from the hub's home page, then reload this page",
+                "a token the hub does not know",
+            )
+        return self._accept(model)
+
+    def _accept(self, model: dict[str, Any]) -> HubUser:
+        """A hub user whose token may be used here; else :class:`ConnectRefused`."""
+        name = str(model.get("name", "?"))
+        if model.get("kind", "user") != "user":
+            raise ConnectRefused(
+                "the classroom takes users' tokens, not a hub service's",
+                f"a token of hub service {name}",
+            )
+        if not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
+            needed = max(self.hub_auth.access_scopes, key=len)  # access:services!service=…
+            raise ConnectRefused(
+                f"{name} may not use this classroom: the hub gives this token no {needed} "
+                f"({SETUP_HINT})",
+                f"hub user {name}'s token lacks {sorted(self.hub_auth.access_scopes)}",
+            )
+        risky = sorted(
+            scope for scope in model.get("scopes", ()) if scope.split("!")[0] in SERVER_SCOPES
+        )
+        if risky:
+            raise ConnectRefused(
+                "this hub token could also enter Jupyter servers, so the classroom does not "
+                f"accept it: use a token limited to the classroom ({SETUP_HINT})",
+                f"hub user {name}'s token also holds {', '.join(risky)}",
+            )
         user = HubUser(model)
         self.classroom_roles.record(user)
-        handler._classroom_hub_user = user  # type: ignore[attr-defined]
         return user
 
     def _patch_get_login_url(self, handler: web.RequestHandler) -> None:

@@ -1,12 +1,14 @@
 """The wire protocol: event names, error codes, limits and payload schemas.
 
 This module is the single source of truth shared by the room server, the Python client and
-the aiortc peer. ``docs/protocol.md`` documents it for everyone else.
+the aiortc peer; the labextension's TypeScript types are generated from it
+(:mod:`jupyter_classroom.protocol_typescript`). ``docs/protocol.md`` documents it for everyone else.
 
 Schemas are msgspec ``Struct`` types: decoding a payload with :func:`decode` both validates it
 (types, required fields, sizes, finite numbers) and gives typed objects, so handlers never see
 malformed input. Objects sent to clients (RoomInfo, Member, ...) are plain dicts built by the
-room logic; their shapes are documented in ``docs/protocol.md``.
+room logic; the Structs at the end of this module (tables ``ACKS`` and ``EVENTS``) give their
+shapes, and tests/test_protocol_typescript.py checks the server's replies against them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Event:
     SERVER_ANNOUNCEMENT: Final = "server:announcement"
     # extension: a room's new ops as one list, for sockets that connect with auth.batch
     BOARD_OPS: Final = "board:ops"
+    # extension: what changed in the room list, for sockets that connect with auth.list_diff
+    ROOM_LIST_DIFF: Final = "room:list_diff"
 
 
 class ErrorCode:
@@ -231,6 +235,10 @@ class RoomKick(_Payload, frozen=True):
 
 class RoomAttach(_Payload, frozen=True):
     ticket: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    # extension: true makes the socket a whole member socket (board channel, board and chat
+    # in the ack) rather than a video socket; `since` then asks for a delta as in room:join
+    board: bool = False
+    since: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class ChatSend(_Payload, frozen=True):
@@ -326,3 +334,239 @@ def decode(schema: type[P], data: Any) -> P:
 def to_builtins(obj: Any) -> Any:
     """A schema object as plain JSON-ready builtins (UNSET fields left out)."""
     return msgspec.to_builtins(obj)
+
+
+# --------------------------------------------------------------------------------------------
+# Server → client: objects, acks and events
+#
+# The server builds these as plain dicts (the room logic and the stores keep dicts); the
+# Structs below describe those dicts so that every shape on the wire has one schema here.
+# The TypeScript types of the labextension are generated from them and from the client
+# payloads above (``python -m jupyter_classroom.protocol_typescript``). Unknown fields are
+# allowed: a newer server may add optional ones.
+
+# `extra={"typescript": ...}` names the TypeScript type a field gets in the generated file.
+ErrorCodeName = Annotated[str, msgspec.Meta(extra={"typescript": "ErrorCode"})]
+IceServer = Annotated[dict[str, Any], msgspec.Meta(extra={"typescript": "RTCIceServer"})]
+
+
+class _Reply(msgspec.Struct, frozen=True):
+    """Base of the shapes the server sends."""
+
+
+class ErrorBody(_Reply, frozen=True):
+    """An ack's ``error`` (and a refused connect's ``connect_error`` data)."""
+
+    code: ErrorCodeName
+    message: str
+
+
+class HostRef(_Reply, frozen=True):
+    id: Id
+    name: str
+
+
+class RoomInfo(_Reply, frozen=True):
+    id: Id
+    title: str
+    host: HostRef
+    members: int  # present members
+    locked: bool  # a password is needed to join
+    board_locked: bool
+    created_at: str  # ISO 8601 UTC
+    max_members: int
+
+
+class Member(_Reply, frozen=True):
+    id: Id
+    name: str
+    color: Color
+    role: Literal["host", "member"]
+
+
+class ChatSender(_Reply, frozen=True):
+    id: Id
+    name: str
+
+
+class ChatMessage(_Reply, frozen=True):
+    id: str
+    room_id: Id
+    sender: ChatSender = msgspec.field(name="from")
+    to: Id | None
+    text: str
+    ts: str
+
+
+class BoardOp(_Reply, frozen=True):
+    seq: int  # assigned by the server: strictly increasing per room, from 1
+    author: Id  # the member who sent the op
+    ts: str
+    op: Op
+
+
+class BoardState(_Reply, frozen=True):
+    """A board in an ack: the whole board (``complete``) or the ops after ``since``."""
+
+    seq: int  # the board's latest seq (folded extends leave gaps in the ops' seqs)
+    ops: list[BoardOp]
+    complete: bool
+
+
+class RtcConfig(_Reply, frozen=True):
+    ice_servers: list[IceServer]
+    max_publishers: int
+
+
+# acks: the fields of `{"ok": true, ...}`
+
+
+class OkReply(_Reply, frozen=True):
+    pass
+
+
+class RoomListReply(_Reply, frozen=True):
+    rooms: list[RoomInfo]
+    # extension: whether this socket's user may room:create (a lobby hides its create form)
+    can_create: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class JoinedReply(_Reply, frozen=True):
+    room: RoomInfo
+    you: Member
+    members: list[Member]
+    board: BoardState
+    chat: list[ChatMessage]
+
+
+class RoomReply(_Reply, frozen=True):
+    room: RoomInfo
+
+
+class TicketReply(_Reply, frozen=True):
+    ticket: str
+    ttl: float | msgspec.UnsetType = msgspec.UNSET  # extension: seconds the ticket is good for
+
+
+class AttachedReply(_Reply, frozen=True):
+    room: RoomInfo
+    you: Member
+    members: list[Member]
+    rtc: RtcConfig
+    # with `board: true` in the request: the member's board and chat, as in room:join
+    board: BoardState | msgspec.UnsetType = msgspec.UNSET
+    chat: list[ChatMessage] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ChatSent(_Reply, frozen=True):
+    message: ChatMessage
+
+
+class OpAccepted(_Reply, frozen=True):
+    seq: int
+
+
+# events the server sends
+
+
+class RoomListChanged(_Reply, frozen=True):
+    rooms: list[RoomInfo]
+
+
+class RoomListDiff(_Reply, frozen=True):
+    """The room list's changes since the previous list or diff (``auth.list_diff``)."""
+
+    added: list[RoomInfo]
+    updated: list[RoomInfo]  # each whole, replacing the one with its id
+    removed: list[Id]
+
+
+class MemberJoined(_Reply, frozen=True):
+    room_id: Id
+    member: Member
+
+
+class MemberLeft(_Reply, frozen=True):
+    room_id: Id
+    member_id: Id
+    reason: Literal["left", "disconnected", "kicked"]
+
+
+class RoomClosed(_Reply, frozen=True):
+    room_id: Id
+    reason: str
+
+
+class BoardOpEvent(BoardOp, frozen=True):
+    """``board:op`` to the room's other members: a BoardOp with its room."""
+
+    room_id: Id
+
+
+class BoardOpsEvent(_Reply, frozen=True):
+    """``board:ops`` to sockets that connected with ``auth.batch``, in seq order."""
+
+    room_id: Id
+    ops: list[BoardOp]
+
+
+class CursorEvent(_Reply, frozen=True):
+    room_id: Id
+    member_id: Id
+    x: float
+    y: float
+
+
+class RtcSignalEvent(_Reply, frozen=True):
+    room_id: Id
+    sender: Id = msgspec.field(name="from")
+    data: RtcData
+
+
+class RtcMediaEvent(_Reply, frozen=True):
+    room_id: Id
+    sender: Id = msgspec.field(name="from")
+    audio: bool
+    video: bool
+
+
+class Announcement(_Reply, frozen=True):
+    text: str
+    sender: str = msgspec.field(name="from")  # the admin's display name
+    ts: str
+
+
+# The ack of each client → server event (board:cursor has none), and the payload of each
+# server → client event.
+ACKS: Final[dict[str, type[_Reply]]] = {
+    Event.ROOM_LIST: RoomListReply,
+    Event.ROOM_CREATE: JoinedReply,
+    Event.ROOM_JOIN: JoinedReply,
+    Event.ROOM_LEAVE: OkReply,
+    Event.ROOM_UPDATE: RoomReply,
+    Event.ROOM_KICK: OkReply,
+    Event.ROOM_CLOSE: OkReply,
+    Event.ROOM_TICKET: TicketReply,
+    Event.ROOM_ATTACH: AttachedReply,
+    Event.CHAT_SEND: ChatSent,
+    Event.BOARD_OP: OpAccepted,
+    Event.RTC_SIGNAL: OkReply,
+    Event.RTC_MEDIA: OkReply,
+    Event.SERVER_ANNOUNCE: OkReply,
+}
+
+EVENTS: Final[dict[str, type[_Reply]]] = {
+    Event.ROOM_LIST_CHANGED: RoomListChanged,
+    Event.ROOM_LIST_DIFF: RoomListDiff,
+    Event.ROOM_MEMBER_JOINED: MemberJoined,
+    Event.ROOM_MEMBER_LEFT: MemberLeft,
+    Event.ROOM_UPDATED: RoomReply,
+    Event.ROOM_CLOSED: RoomClosed,
+    Event.CHAT_MESSAGE: ChatMessage,
+    Event.BOARD_OP: BoardOpEvent,
+    Event.BOARD_OPS: BoardOpsEvent,
+    Event.BOARD_CURSOR: CursorEvent,
+    Event.RTC_SIGNAL: RtcSignalEvent,
+    Event.RTC_MEDIA: RtcMediaEvent,
+    Event.SERVER_ANNOUNCEMENT: Announcement,
+}

@@ -9,6 +9,7 @@ checks the request, changes the store, and returns what happened so that the Soc
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -16,11 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
+
 from . import protocol as p
-from .passwords import hash_password, verify_password
+from .admission import PasswordGuard
+from .passwords import hash_password
 from .protocol import ErrorCode, ProtocolError
 from .store import MemberRecord, RoomRecord, Store
-from .store.base import BoardSlice, RoomLimitReached
+from .store.base import BoardBudgetExceeded, BoardSlice, ByteBudget, RoomLimitReached, Ticket
+
+audit = logging.getLogger("jupyter_classroom.audit")
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990",
@@ -47,7 +53,13 @@ class Limits:
     image_src: int = p.MAX_IMAGE_SRC
     join_failures: int = 5
     join_lockout: float = 60.0
+    join_failures_per_address: int = 50  # of every user at one peer address (a NAT'd class)
+    checks_per_user: int = 2  # password hashes of one user running at once; more wait
+    checks_per_room: int = 4  # and of one room
     ticket_ttl: float = 60.0
+    max_board_bytes: int = 20 * 1024 * 1024  # encoded ops a board holds (0: no limit)
+    max_image_bytes_per_member: int = 10 * 1024 * 1024  # one member's images on a board
+    room_reserve: int = 10  # of max_rooms, kept for instructors (Identity.instructor)
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,16 @@ class Identity:
     user: str  # the authenticated username
     name: str  # display name
     key: str  # tells apart two clients of one user (a kernel and a second notebook)
+    address: str = ""  # the peer address Jupyter's handler saw ("" unknown), for throttles
     admin: bool = False
     can_create: bool = True
+    # whom room quotas count against (see server/quotas.py): "" means `user`
+    quota_key: str = ""
+    instructor: bool = False  # may take the rooms of Limits.room_reserve
+
+    @property
+    def quota(self) -> str:
+        return self.quota_key or self.user
 
 
 @dataclass
@@ -71,6 +91,7 @@ class Joined:
     board: BoardSlice
     chat: list[dict[str, Any]]
     newly_present: bool  # the member was not present before: tell the others
+    host_changed: bool = False  # the room's creator came back and took the host role again
 
 
 @dataclass
@@ -101,6 +122,7 @@ class Rooms:
         self.store = store
         self.limits = limits or Limits()
         self._secret = secret or secrets.token_bytes(32)
+        self.passwords = PasswordGuard(store, self.limits)
 
     # ---------------------------------------------------------------------------------------
     # identities and views
@@ -161,9 +183,12 @@ class Rooms:
         self._check_title(req.title)
         # Refuse cheaply before hashing a password; add_room checks again, atomically.
         rooms = [room async for room in self.store.iter_rooms()]
-        if len(rooms) >= self.limits.max_rooms:
+        # The last room_reserve rooms are the instructors': students cannot fill the server.
+        max_rooms = self.limits.max_rooms - (0 if who.instructor else self.limits.room_reserve)
+        if len(rooms) >= max_rooms:
             raise self._limit_error("server")
-        if sum(1 for room in rooms if room.owner == who.user) >= self.limits.max_rooms_per_user:
+        mine = sum(1 for room in rooms if (room.quota_key or room.owner) == who.quota)
+        if mine >= self.limits.max_rooms_per_user:
             raise self._limit_error("owner")
         password_hash = await hash_password(req.password) if req.password else None
         room = RoomRecord(
@@ -175,11 +200,13 @@ class Rooms:
             max_members=min(req.max_members or self.limits.max_members, self.limits.max_members),
             listed=req.listed,
             password_hash=password_hash,
+            quota_key=who.quota_key,
+            creator=self.member_id(who),
         )
         try:
             await self.store.add_room(
                 room,
-                max_rooms=self.limits.max_rooms,
+                max_rooms=max_rooms,
                 max_per_owner=self.limits.max_rooms_per_user,
             )
         except RoomLimitReached as exc:
@@ -190,29 +217,31 @@ class Rooms:
     async def join(self, who: Identity, sid: str, req: p.RoomJoin) -> Joined:
         room = await self._room(req.room_id)
         member_id = self.member_id(who)
-        if member_id in room.banned:
-            raise ProtocolError(ErrorCode.FORBIDDEN, "the host removed you from this room")
-        known = await self.store.get_member(room.id, member_id)
+        self._check_not_banned(room, member_id, who.user)
         # A known member (reconnecting, or joining twice) was admitted before: no password.
-        if known is None and room.password_hash is not None:
-            await self._check_password(who, room, req.password)
+        # (A new password forgets the members who were away: see update.) The creator is
+        # never locked out of their room.
+        checked = None
+        if room.password_hash is not None and member_id != room.creator:
+            if await self.store.get_member(room.id, member_id) is None:
+                await self._check_password(who, room, req.password)
+                checked = room.password_hash
         async with self.store.room_lock(room.id):
             room = await self._room(req.room_id)  # may have closed while the hash ran
+            self._check_not_banned(room, member_id, who.user)  # kicked meanwhile
+            if checked is not None and room.password_hash not in (None, checked):
+                raise ProtocolError(
+                    ErrorCode.BAD_PASSWORD, "the room's password just changed; ask for the new one"
+                )
             return await self._enter(room, who, sid, since=req.since)
 
+    @staticmethod
+    def _check_not_banned(room: RoomRecord, member_id: str, user: str) -> None:
+        if member_id in room.banned or user in room.banned_users:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "the host removed you from this room")
+
     async def _check_password(self, who: Identity, room: RoomRecord, password: str | None) -> None:
-        assert room.password_hash is not None
-        if await self.store.join_failures(who.user, room.id) >= self.limits.join_failures:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED,
-                f"too many wrong passwords; try again in {int(self.limits.join_lockout)} seconds",
-            )
-        if not password:
-            raise ProtocolError(ErrorCode.BAD_PASSWORD, "this room needs a password")
-        if not await verify_password(room.password_hash, password):
-            await self.store.add_join_failure(who.user, room.id, self.limits.join_lockout)
-            raise ProtocolError(ErrorCode.BAD_PASSWORD, "wrong password for this room")
-        await self.store.reset_join_failures(who.user, room.id)
+        await self.passwords.check(who, room, password)  # see admission.py
 
     async def _enter(
         self, room: RoomRecord, who: Identity, sid: str, since: int | None, member_id: str = ""
@@ -234,7 +263,11 @@ class Rooms:
             member.present_order = await self.store.next_present_order(room.id)
         member.sockets.add(sid)
         await self.store.save_member(room.id, member)
-        if room.empty_since is not None:
+        # The creator coming back takes the host role back from whoever it passed to.
+        host_changed = not was_present and member_id == room.creator != room.host_id
+        if host_changed:
+            room.host_id = member_id
+        if room.empty_since is not None or host_changed:
             room.empty_since = None
             await self.store.save_room(room)
         member_list = list(members.values())
@@ -250,26 +283,42 @@ class Rooms:
             board=await self.store.board(room.id, since),
             chat=chat,
             newly_present=not was_present,
+            host_changed=host_changed,
         )
 
-    async def issue_ticket(self, room_id: str, member_id: str | None, sid: str) -> str:
+    async def issue_ticket(
+        self, who: Identity, room_id: str, member_id: str | None, sid: str
+    ) -> str:
+        """A one-time ticket to the member, redeemable only by a socket of ``who.user``."""
         await self.require_member(room_id, member_id, sid)
         assert member_id is not None
         ticket = secrets.token_urlsafe(32)
-        await self.store.put_ticket(ticket, room_id, member_id, self.limits.ticket_ttl)
+        issued = Ticket(room_id=room_id, member_id=member_id, user=who.user)
+        await self.store.put_ticket(ticket, issued, self.limits.ticket_ttl)
         return ticket
 
-    async def attach(self, who: Identity, sid: str, ticket: str) -> Joined:
-        entry = await self.store.take_ticket(ticket)
-        if entry is None:
+    async def attach(
+        self, who: Identity, sid: str, ticket: str, since: int | None = None
+    ) -> Joined:
+        # Taking the ticket consumes it, whoever presents it: a ticket that reached another
+        # user is spent by that attempt (the member asks for a new one) instead of staying
+        # usable for a second try.
+        issued = await self.store.take_ticket(ticket)
+        if issued is None:
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "this ticket is unknown, used or expired")
-        room_id, member_id = entry
-        room = await self._room(room_id)
-        async with self.store.room_lock(room_id):
-            member = await self.store.get_member(room_id, member_id)
-            if member is None or member_id in room.banned:
+        if issued.user != who.user:
+            audit.warning(
+                "attach refused: a ticket of user=%r for room=%s presented by user=%r address=%s",
+                issued.user, issued.room_id, who.user, who.address,
+            )  # fmt: skip
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "this ticket was issued to another user")
+        room = await self._room(issued.room_id)
+        async with self.store.room_lock(issued.room_id):
+            room = await self._room(issued.room_id)  # fresh, under the lock
+            member = await self.store.get_member(issued.room_id, issued.member_id)
+            if member is None or issued.member_id in room.banned or who.user in room.banned_users:
                 raise ProtocolError(ErrorCode.NOT_MEMBER, "the ticket's member left this room")
-            return await self._enter(room, who, sid, since=None, member_id=member_id)
+            return await self._enter(room, who, sid, since=since, member_id=issued.member_id)
 
     async def leave(self, room_id: str, member_id: str | None, sid: str) -> Departure:
         await self.require_member(room_id, member_id, sid)
@@ -322,11 +371,15 @@ class Rooms:
         room = await self.require_host(req.room_id, member_id, sid)
         if req.title is not None:
             self._check_title(req.title)
-        new_hash: str | None = room.password_hash
-        if isinstance(req.password, str):
-            new_hash = await hash_password(req.password) if req.password else None
-        elif req.password is None:
-            new_hash = None
+        changes_password = req.password is not msgspec.UNSET
+        if changes_password and room.creator and member_id != room.creator:
+            # A host the role passed to cannot lock the creator or the class out.
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, "only the room's creator may change its password"
+            )
+        new_hash: str | None = None
+        if isinstance(req.password, str) and req.password:
+            new_hash = await hash_password(req.password)
         async with self.store.room_lock(room.id):
             room = await self.require_host(req.room_id, member_id, sid)
             members = await self.store.get_members(room.id)
@@ -342,13 +395,23 @@ class Rooms:
                 changed_roles = [member_info(old_host, room), member_info(new_host, room)]
             if req.title is not None:
                 room.title = req.title
-            room.password_hash = new_hash
+            if changes_password:
+                room.password_hash = new_hash
+            if new_hash is not None:
+                # A new password: the members who are away must give it to come back.
+                for member in members:
+                    if not member.present and member.id != room.creator:
+                        await self.store.delete_member(room.id, member.id)
+                members = [m for m in members if m.present or m.id == room.creator]
             if req.board_locked is not None:
                 room.board_locked = req.board_locked
             await self.store.save_room(room)
             return await self.room_info(room, members), changed_roles
 
-    async def kick(self, member_id: str | None, sid: str, req: p.RoomKick) -> Departure:
+    async def kick(self, member_id: str | None, sid: str, req: p.RoomKick) -> list[Departure]:
+        """Remove a member and keep them out: the member, and when the kicked member is another
+        user than the host and the room's owner, every client of that user (else a new client
+        id would walk back in). Returns the departures of the members who were present."""
         room = await self.require_host(req.room_id, member_id, sid)
         if req.member_id == member_id:
             raise ProtocolError(
@@ -356,12 +419,35 @@ class Rooms:
             )
         async with self.store.room_lock(room.id):
             room = await self.require_host(req.room_id, member_id, sid)  # fresh, under the lock
-            target = await self.store.get_member(room.id, req.member_id)
+            assert member_id is not None
+            members = await self.store.get_members(room.id)
+            target = next((m for m in members if m.id == req.member_id), None)
             if target is None:
                 raise ProtocolError(ErrorCode.NOT_FOUND, "no such member in this room")
+            if target.id == room.creator:
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN, "the room's creator cannot be removed from it"
+                )
+            kicker = next(m for m in members if m.id == member_id)
             room.banned.add(target.id)
+            # One user's clients cannot be told apart from one another by the server, so a
+            # host's own user (a single-user server's whole class) is banned client by client.
+            by_user = target.user not in (kicker.user, room.owner)
+            if by_user:
+                room.banned_users.add(target.user)
             await self.store.save_room(room)
-            return await self._depart(room.id, target.id, "kicked")
+            audit.info(
+                "kick: room=%s member=%s user=%r by host user=%r%s",
+                room.id, target.id, target.user, kicker.user, " (user banned)" if by_user else "",
+            )  # fmt: skip
+            departures = [await self._depart(room.id, target.id, "kicked")]
+            for other in members if by_user else []:
+                if other.user == target.user and other.id != target.id:
+                    if other.present:
+                        departures.append(await self._depart(room.id, other.id, "kicked"))
+                    else:
+                        await self.store.delete_member(room.id, other.id)
+            return departures
 
     async def close(self, member_id: str | None, sid: str, room_id: str) -> Closed:
         await self.require_host(room_id, member_id, sid)
@@ -397,7 +483,10 @@ class Rooms:
         await self.store.append_chat(req.room_id, message, self.limits.chat_backlog)
         return message
 
-    async def add_op(self, member_id: str | None, sid: str, req: p.BoardOpSend) -> dict[str, Any]:
+    async def add_op(
+        self, member_id: str | None, sid: str, req: p.BoardOpSend, size: int = 0
+    ) -> dict[str, Any]:
+        """Append the op; ``size`` (its encoded bytes) counts against the byte budgets."""
         room = await self.require_member(req.room_id, member_id, sid)
         assert member_id is not None
         is_host = room.host_id == member_id
@@ -436,10 +525,40 @@ class Rooms:
                     ErrorCode.TOO_LARGE,
                     f"the board holds at most {self.limits.max_board_ops} ops; export and clear it",
                 )
-        board_op = await self.store.append_op(req.room_id, member_id, utc_now(), p.to_builtins(op))
+        budget = ByteBudget(
+            size=size or len(msgspec.json.encode(op)),
+            image=isinstance(op, p.ImageOp),
+            board=self.limits.max_board_bytes,
+            author_images=self.limits.max_image_bytes_per_member,
+        )
+        try:
+            board_op = await self.store.append_op(
+                req.room_id, member_id, utc_now(), p.to_builtins(op), budget
+            )
+        except BoardBudgetExceeded as exc:
+            raise self._budget_error(exc) from None
         if board_op is None:
             raise ProtocolError(ErrorCode.CONFLICT, f"this board already has an op {op.id!r}")
         return board_op
+
+    def _budget_error(self, exc: BoardBudgetExceeded) -> ProtocolError:
+        def mb(n: int) -> str:
+            return f"{n / 2**20:.1f} MB"
+
+        if exc.which == "images":
+            limit = self.limits.max_image_bytes_per_member
+            message = (
+                f"your images on this board take {mb(exc.used)} of the {mb(limit)} each member "
+                "may put on it (erased ones count: the board keeps its history); use smaller "
+                "images (a lower dpi, or JPEG) or continue in a new room"
+            )
+        else:
+            limit = self.limits.max_board_bytes
+            message = (
+                f"this board holds {mb(exc.used)} of at most {mb(limit)}; export it and "
+                "continue in a new room, or use smaller images"
+            )
+        return ProtocolError(ErrorCode.TOO_LARGE, message)
 
     def _limit_error(self, which: str) -> ProtocolError:
         if which == "owner":

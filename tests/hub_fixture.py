@@ -1,5 +1,7 @@
 """A real JupyterHub on loopback, with the classroom as a managed service, for tests.
 
+Configured from the ``jupyterhub_config.py`` block of docs/jupyterhub.md: its classroom part
+as it stands, its site part replaced by this module's loopback one (see :func:`write_config`).
 Two users: ``teacher`` (in the ``instructors`` group) and ``student``; single-user servers
 spawned as local processes (``SimpleLocalProcessSpawner``, ``--allow-root``); the proxy is
 configurable-http-proxy from npm; a test-only service ``driver`` holds an admin-ish token to
@@ -14,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -73,7 +74,9 @@ class Hub:
     public: str  # http://127.0.0.1:port (the proxy)
     driver_token: str
     process: subprocess.Popen[bytes] | None = None
-    tokens: dict[str, str] = field(default_factory=dict)  # user -> a token of theirs
+    tokens: dict[str, str] = field(default_factory=dict)  # user -> a token of theirs (all scopes)
+    # user -> a token of theirs limited to the classroom service (what kernels and pages send)
+    classroom_tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -124,79 +127,137 @@ class Hub:
         self.wait(f"server of {user}", ready, timeout)
 
 
+DOC = REPO / "docs" / "jupyterhub.md"
+DOC_BLOCK_START = "# jupyterhub_config.py"
+SITE_MARK = "# --- your site"
+CLASSROOM_MARK = "# --- the classroom"
+# What the doc's site part defines for the classroom part; the test's site part defines the
+# same (test_hub.py fails if the doc's site part comes to define other names).
+SITE_NAMES = frozenset({"PUBLIC_URL", "CLASSROOM_PORT", "CLASSROOM_DIR"})
+
+
+@dataclass(frozen=True)
+class DocConfig:
+    """docs/jupyterhub.md's ``jupyterhub_config.py``, in its three parts."""
+
+    head: str  # imports and `c = get_config()`
+    site: str  # the site's settings (replaced by the test's loopback ones)
+    classroom: str  # the classroom: copied as is
+
+    def site_names(self) -> set[str]:
+        return _assigned_names(self.site)
+
+    def free_names(self) -> set[str]:
+        """Names the classroom part uses without defining them (from head or site)."""
+        import ast
+        import builtins
+
+        tree = ast.parse(self.classroom)
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        defined = _assigned_names(self.classroom) | _assigned_names(self.head) | {"c"}
+        return used - defined - set(dir(builtins))
+
+
+def _assigned_names(source: str) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def doc_config(doc: Path = DOC) -> DocConfig:
+    """The config block of docs/jupyterhub.md, split at its ``# ---`` marks."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    found = [b for b in blocks if b.startswith(DOC_BLOCK_START)]
+    if len(found) != 1:
+        raise AssertionError(f"{doc}: expected one ```python block starting {DOC_BLOCK_START!r}")
+    block = found[0]
+    if SITE_MARK not in block or CLASSROOM_MARK not in block:
+        raise AssertionError(
+            f"{doc}: the config block lost its {SITE_MARK!r} / {CLASSROOM_MARK!r} marks"
+        )
+    head, rest = block.split(SITE_MARK, 1)
+    site, classroom = rest.split(CLASSROOM_MARK, 1)
+    return DocConfig(head, SITE_MARK + site, CLASSROOM_MARK + classroom)
+
+
 def write_config(root: Path, chp: str, ports: dict[str, int], driver_token: str) -> Path:
+    """docs/jupyterhub.md's config with this test's site part (loopback, DummyAuthenticator,
+    local processes, a temporary directory) in place of the doc's, plus a test-only
+    ``driver`` service. The classroom part is the doc's, unchanged."""
+    doc = doc_config()
+    if doc.site_names() - {"c"} != SITE_NAMES:
+        raise AssertionError(
+            f"docs/jupyterhub.md's site part defines {sorted(doc.site_names())}; the hub tests "
+            f"substitute {sorted(SITE_NAMES)}: update tests/hub_fixture.py with the doc"
+        )
+    if not doc.free_names() <= SITE_NAMES:
+        raise AssertionError(
+            f"docs/jupyterhub.md's classroom part needs {sorted(doc.free_names())}, "
+            f"not all defined by the site part {sorted(SITE_NAMES)}"
+        )
     public = f"http://127.0.0.1:{ports['public']}"
-    service_cmd = [sys.executable, "-c", "from jupyter_classroom.server.app import main; main()"]
-    script = shutil.which("jupyter-classroom", path=str(Path(sys.executable).parent))
-    if script:
-        service_cmd = [script]  # the console script the docs tell people to run
     home = root / "home"
-    service_home = root / "service"
-    for path in (home, service_home):
-        path.mkdir(parents=True, exist_ok=True)
-    config = f"""
-        import sys
-        c = get_config()  # noqa
-        c.JupyterHub.bind_url = {public + "/"!r}
-        c.JupyterHub.hub_bind_url = "http://127.0.0.1:{ports["hub"]}"
-        c.JupyterHub.db_url = "sqlite:///{root / "jupyterhub.sqlite"}"
-        c.JupyterHub.cookie_secret_file = "{root / "cookie_secret"}"
-        c.JupyterHub.pid_file = "{root / "hub.pid"}"
-        c.JupyterHub.cleanup_servers = True
-        c.JupyterHub.cleanup_proxy = True
-        c.JupyterHub.log_level = "INFO"
-        c.ConfigurableHTTPProxy.command = [{chp!r}]
-        c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports["proxy_api"]}"
-        c.ConfigurableHTTPProxy.pid_file = "{root / "proxy.pid"}"
-        c.ConfigurableHTTPProxy.should_start = True
+    classroom_dir = root / "classroom"
+    for path in (home, *(classroom_dir / d for d in ("config", "data", "runtime"))):
+        path.mkdir(parents=True, exist_ok=True)  # as the doc says to
+    if os.geteuid() == 0:  # as the doc says for a hub run as root
+        (classroom_dir / "config" / "jupyter_server_config.py").write_text(
+            "c.ServerApp.allow_root = True\n"
+        )
+    site = f"""
+# --- the test's site (in place of the doc's) ---------------------------------------------------
+import sys
 
-        c.JupyterHub.authenticator_class = "dummy"
-        c.DummyAuthenticator.password = {PASSWORD!r}
-        c.Authenticator.allowed_users = {set(USERS)!r}
-        c.JupyterHub.load_groups = {{{GROUP!r}: {{"users": ["teacher"]}}}}
+PUBLIC_URL = {public!r}
+CLASSROOM_PORT = {ports["service"]}
+CLASSROOM_DIR = {str(classroom_dir)!r}
 
-        c.JupyterHub.services = [
-            {{
-                "name": {SERVICE!r},
-                "url": "http://127.0.0.1:{ports["service"]}",
-                "command": {[*service_cmd, "--allow-root"]!r},
-                "cwd": "{service_home}",
-                "environment": {{
-                    "HOME": "{service_home}",
-                    "JUPYTER_CONFIG_DIR": "{service_home / "config"}",
-                    "JUPYTER_RUNTIME_DIR": "{service_home / "runtime"}",
-                }},
-                "oauth_no_confirm": True,
-            }},
-            {{"name": "driver", "api_token": {driver_token!r}}},
-        ]
-        c.JupyterHub.load_roles = [
-            # every user may use the classroom service (browser OAuth and tokens)
-            {{"name": "user", "scopes": ["self", "access:services!service={SERVICE}"]}},
-            {{
-                "name": "driver",
-                "services": ["driver"],
-                "scopes": ["admin:users", "admin:servers", "tokens"],
-            }},
-        ]
+c.JupyterHub.bind_url = PUBLIC_URL + "/"
+c.JupyterHub.public_url = PUBLIC_URL
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{ports["hub"]}"
+c.JupyterHub.db_url = "sqlite:///{root / "jupyterhub.sqlite"}"
+c.JupyterHub.cookie_secret_file = "{root / "cookie_secret"}"
+c.JupyterHub.pid_file = "{root / "hub.pid"}"
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+c.JupyterHub.log_level = "INFO"
+c.ConfigurableHTTPProxy.command = [{chp!r}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports["proxy_api"]}"
+c.ConfigurableHTTPProxy.pid_file = "{root / "proxy.pid"}"
+c.ConfigurableHTTPProxy.should_start = True
 
-        c.JupyterHub.spawner_class = "simple"
-        c.SimpleLocalProcessSpawner.home_dir_template = "{home}/{{username}}"
-        c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-        c.Spawner.args = ["--allow-root"]
-        c.Spawner.start_timeout = 90
-        c.Spawner.http_timeout = 90
-        c.Spawner.environment = {{"JUPYTER_CLASSROOM_URL": {public + f"/services/{SERVICE}/"!r}}}
-        # the kernels' $JUPYTERHUB_API_TOKEN, and the browser's token, may use the service
-        c.Spawner.server_token_scopes = [
-            "users:activity!user",
-            "access:servers!server",
-            "access:services!service={SERVICE}",
-        ]
-        c.Spawner.oauth_client_allowed_scopes = ["access:services!service={SERVICE}"]
-    """
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = {PASSWORD!r}
+c.Authenticator.allowed_users = {set(USERS)!r}
+c.JupyterHub.load_groups = {{{GROUP!r}: {{"users": ["teacher"]}}}}
+
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{home}/{{username}}"
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.args = ["--allow-root"] if {os.geteuid() == 0} else []
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 90
+c.Spawner.env_keep.append("JUPYTER_PATH")  # the tree's own labextension build: see start_hub
+c.Spawner.http_timeout = 90
+
+"""
+    driver = f"""
+# --- test only: a service that starts servers and mints tokens for the test -------------------
+c.JupyterHub.services.append({{"name": "driver", "api_token": {driver_token!r}}})
+c.JupyterHub.load_roles.append(
+    {{"name": "driver", "services": ["driver"], "scopes": ["admin:users", "admin:servers", "tokens"]}}
+)
+"""
     path = root / "jupyterhub_config.py"
-    path.write_text(textwrap.dedent(config))
+    path.write_text(doc.head + site + doc.classroom + driver)
     return path
 
 
@@ -211,6 +272,17 @@ def start_hub(root: Path) -> Hub:
         for k, v in os.environ.items()
         if not k.startswith(("JUPYTERHUB_", "JUPYTER_CLASSROOM_", "JPY_")) and k != "JUPYTER_TOKEN"
     }
+    # Users' JupyterLab serves the labextension as built in this tree
+    # (jupyter_classroom/labextension, what an install copies): an editable install's copy in
+    # the environment is as old as the install, and the test must run the code under test.
+    built = REPO / "jupyter_classroom" / "labextension"
+    if (built / "package.json").exists():
+        jupyter_path = root / "jupyter-path"
+        (jupyter_path / "labextensions").mkdir(parents=True, exist_ok=True)
+        link = jupyter_path / "labextensions" / "jupyter-classroom"
+        if not link.exists():
+            link.symlink_to(built, target_is_directory=True)
+        env["JUPYTER_PATH"] = str(jupyter_path)
     node_bin = str(Path(shutil.which("node") or "/usr/bin/node").parent)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), node_bin, env.get("PATH", "")])
     hub = Hub(root=root, public=f"http://127.0.0.1:{ports['public']}", driver_token=driver_token)
@@ -229,6 +301,15 @@ def start_hub(root: Path) -> Hub:
         for user in USERS:
             hub.tokens[user] = hub.api(
                 "POST", f"/users/{user}/tokens", {"note": "classroom test", "expires_in": 900}
+            )["token"]
+            hub.classroom_tokens[user] = hub.api(
+                "POST",
+                f"/users/{user}/tokens",
+                {
+                    "note": "classroom test, classroom only",
+                    "expires_in": 900,
+                    "scopes": [f"access:services!service={SERVICE}"],
+                },
             )["token"]
     except BaseException:
         stop_hub(hub)

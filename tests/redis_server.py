@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
@@ -32,14 +32,17 @@ def _ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            reply = sock.recv(16)
+            # a server whose default user is off answers, but wants a login first
+            return reply.startswith(b"+PONG") or reply.startswith(b"-NOAUTH")
     except OSError:
         return False
 
 
 @contextmanager
-def running_redis(timeout: float = 10.0) -> Iterator[str]:
-    """Start redis-server (no persistence, loopback only) and yield its URL; kill it after."""
+def running_redis(timeout: float = 10.0, extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Start redis-server (no persistence, loopback only; ``extra_args`` appended to its
+    command line, e.g. ACL users) and yield its URL; kill it after."""
     executable = shutil.which("redis-server")
     if executable is None:
         pytest.skip(MISSING)
@@ -62,6 +65,7 @@ def running_redis(timeout: float = 10.0) -> Iterator[str]:
                 workdir,
                 "--protected-mode",
                 "yes",
+                *extra_args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -126,3 +126,72 @@ async def test_ops_arriving_out_of_order_are_applied_in_seq_order(server, connec
         assert sorted(applied) == bobs
     finally:
         await alice.close()
+
+
+async def test_a_listener_that_calls_the_client_is_told_at_once_and_aio_works(server):
+    """A listener runs on the client's thread: a sync call there cannot wait for the loop it
+    blocks. It raises at once (not after the 20 s timeout); an async listener uses ``aio``."""
+    teacher = await in_thread(Client, server.url, server.kernel_token, name="teacher")
+    student = await in_thread(Client, server.url, server.kernel_token, name="student")
+    try:
+        room = await in_thread(teacher.create_room, "Echo room")
+        await in_thread(student.join, room.id)
+        errors: list[BaseException] = []
+
+        def sync_echo(message: dict) -> None:
+            try:
+                student.say("echo (sync)")
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        async def async_echo(message: dict) -> None:
+            if message["from"]["id"] == teacher.room.you["id"]:
+                await student.aio.say(f"echo: {message['text']}")
+
+        student.on("chat:message", sync_echo)
+        student.on("chat:message", async_echo)
+        await in_thread(teacher.say, "hello")
+        await wait_for(lambda: any(m["text"] == "echo: hello" for m in teacher.room.chat))
+        assert errors and "client.aio" in str(errors[0])
+        assert not any(m["text"] == "echo (sync)" for m in teacher.room.chat)
+    finally:
+        await in_thread(teacher.close)
+        await in_thread(student.close)
+
+
+def test_environment_tokens_go_only_to_the_environment_server(monkeypatch):
+    """The kernel token ($JUPYTER_CLASSROOM_TOKEN) and a hub's classroom token
+    ($JUPYTER_CLASSROOM_HUB_TOKEN) go only to the server $JUPYTER_CLASSROOM_URL names: a
+    Client(url=...) elsewhere gets the token passed with it, or none."""
+    monkeypatch.setenv("JUPYTER_CLASSROOM_URL", "http://127.0.0.1:8888/user/a/")
+    monkeypatch.setenv("JUPYTER_CLASSROOM_TOKEN", "kernel-secret")
+    monkeypatch.delenv("JUPYTER_CLASSROOM_HUB_TOKEN", raising=False)
+    assert Connection().auth["token"] == "kernel-secret"
+    assert Connection("http://127.0.0.1:8888/user/a").auth["token"] == "kernel-secret"
+    assert Connection("HTTP://127.0.0.1:8888/user/a/").auth["token"] == "kernel-secret"
+    for elsewhere in (
+        "http://evil.example/user/a/",
+        "http://127.0.0.1:8889/user/a/",
+        "http://127.0.0.1:8888/user/b/",
+    ):
+        assert "token" not in Connection(elsewhere).auth, elsewhere
+    assert Connection("http://evil.example/", token="given").auth["token"] == "given"
+
+    monkeypatch.delenv("JUPYTER_CLASSROOM_TOKEN")
+    monkeypatch.setenv("JUPYTER_CLASSROOM_URL", "https://hub.example.org/services/classroom/")
+    monkeypatch.setenv("JUPYTER_CLASSROOM_HUB_TOKEN", "classroom-only")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "enters-the-server")
+    conn = Connection()
+    assert conn.auth["token"] == "classroom-only" and conn.headers == {}
+    assert "token" not in Connection("https://elsewhere.example.org/").auth
+    monkeypatch.delenv("JUPYTER_CLASSROOM_HUB_TOKEN")
+    # the server's own hub token is never sent: it could enter the user's server
+    assert "token" not in Connection().auth and Connection().headers == {}
+
+
+async def test_a_refused_client_says_why(server, monkeypatch):
+    monkeypatch.delenv("JUPYTER_CLASSROOM_TOKEN", raising=False)
+    with pytest.raises(ClassroomError) as info:
+        await in_thread(Client, server.url, "wrong", name="x", timeout=5)
+    assert info.value.code == "unauthorized"
+    assert "did not recognise you" in info.value.message

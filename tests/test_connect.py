@@ -79,3 +79,47 @@ async def test_polling_transport_is_not_served(server, http_server_client):
             headers={"Authorization": f"token {server.jupyter_token}"},
         )
     assert info.value.code == 400
+
+
+async def test_jupyter_token_in_auth_payload(server):
+    """What a JupyterLab page sends (labextension/src/page/connect.ts): Jupyter's token in the
+    Socket.IO auth payload, not in the URL. It is the server's owner, as with the header."""
+    peer = Peer(server, auth={"token": server.jupyter_token}, use_jupyter_token=False)
+    await peer.connect()
+    via_header = Peer(server)
+    await via_header.connect()
+    try:
+        mine = (await peer.ok("room:create", {"title": "from a page"}))["you"]
+        # the same user (the owner) as a header-authenticated socket: its member is the same
+        joined = await via_header.ok(
+            "room:join", {"room_id": (await peer.ok("room:list"))["rooms"][0]["id"]}
+        )
+        assert joined["you"]["name"] == mine["name"]
+    finally:
+        await peer.disconnect()
+        await via_header.disconnect()
+
+
+async def test_a_refused_connect_says_why_and_is_logged(server, caplog):
+    """The refusal carries {code, message} (socket.io-client: err.message, err.data) with a
+    sentence a person can act on; the server logs the reason without the token."""
+    refusals: list[object] = []
+    peer = Peer(server, auth={"token": "wrong-but-secret"}, use_jupyter_token=False)
+    peer.sio.on("connect_error", refusals.append)
+    with caplog.at_level("WARNING", logger="jupyter_classroom"):
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await peer.connect()
+    assert len(refusals) == 1
+    refusal = refusals[0]
+    assert isinstance(refusal, dict)
+    assert refusal["data"]["code"] == "unauthorized"
+    assert refusal["message"] == refusal["data"]["message"]
+    assert "reload the page" in refusal["message"] and "{" not in refusal["message"]
+    logged = [r.getMessage() for r in caplog.records if "refused a socket" in r.getMessage()]
+    assert logged and "a token that is neither" in logged[-1]
+    assert not any("wrong-but-secret" in r.getMessage() for r in caplog.records)
+
+
+async def test_room_list_says_whether_you_may_create(server, connect):
+    peer = await connect("alice")
+    assert (await peer.ok("room:list"))["can_create"] is True

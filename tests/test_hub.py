@@ -1,7 +1,8 @@
-"""JupyterHub service mode, end to end: a real hub, the classroom as its managed service,
-real single-user servers and kernels. The teacher's kernel creates a room, the student's
-kernel (on the student's own server) finds and joins it; hub identities decide who may do
-what, and nothing gets in without a hub token.
+"""JupyterHub service mode, end to end: a real hub configured from docs/jupyterhub.md (the
+classroom as its managed service), real single-user servers and kernels. The teacher's kernel
+creates a room, the student's kernel (on the student's own server) finds and joins it; hub
+identities decide who may do what; nothing gets in without a hub token limited to the
+classroom, and the service refuses tokens that could enter users' servers.
 
 Needs jupyterhub (pip) and configurable-http-proxy (npm): skipped, naming what is missing,
 without them. Plus unit tests of the pieces that need no hub.
@@ -180,9 +181,16 @@ async def test_kernels_share_the_hub_service(hub: Hub, kernels: dict[str, Kernel
     setup = (
         "import json, os, time\nfrom jupyter_classroom import Client, ClassroomError\n" + WAIT_FOR
     )
-    env = "print(json.dumps([os.environ.get('JUPYTER_CLASSROOM_URL'), 'JUPYTER_CLASSROOM_TOKEN' in os.environ, 'JUPYTERHUB_API_TOKEN' in os.environ]))"
-    for kernel in (teacher, student):
-        assert await kernel.run(setup + env) == [hub.service_url, False, True]
+    env = "print(json.dumps([os.environ.get('JUPYTER_CLASSROOM_URL'), 'JUPYTER_CLASSROOM_TOKEN' in os.environ, os.environ.get('JUPYTER_CLASSROOM_HUB_TOKEN')]))"
+    for user, kernel in kernels.items():
+        url, kernel_token, classroom_token = await kernel.run(setup + env)
+        assert (url, kernel_token) == (hub.service_url, False)
+        # the hub minted this server a token of its user that can use the classroom and
+        # nothing else: no access to any Jupyter server (issue 16, item 8)
+        model = hub.api("GET", "/user", token=classroom_token)
+        assert model["name"] == user
+        assert f"access:services!service={SERVICE}" in model["scopes"]
+        assert not [s for s in model["scopes"] if "servers" in s or s.startswith("tokens")]
 
     created = await teacher.run(
         "c = Client()\n"
@@ -243,6 +251,18 @@ async def test_kernels_share_the_hub_service(hub: Hub, kernels: dict[str, Kernel
     assert seen_by_student["ops"] == ["stroke", "text"]
     assert seen_by_student["close"] == "forbidden"
 
+    # The server's own $JUPYTERHUB_API_TOKEN (access:servers!server) is never sent, and the
+    # service refuses it when given by hand, saying why (the default server role does not
+    # even reach services).
+    refused = await student.run(
+        "try:\n"
+        "    Client(token=os.environ['JUPYTERHUB_API_TOKEN'], timeout=10)\n"
+        "    print(json.dumps('accepted'))\n"
+        "except ClassroomError as e:\n"
+        "    print(json.dumps(e.message))"
+    )
+    assert "student may not use this classroom" in refused
+
     closed = await teacher.run(
         "c.request('room:close', {'room_id': room.id})\n"
         "print(json.dumps([r['id'] for r in c.list_rooms()]))"
@@ -257,16 +277,29 @@ async def test_kernels_share_the_hub_service(hub: Hub, kernels: dict[str, Kernel
     )
 
 
-async def _connect(hub: Hub, query: str = "", **kwargs: Any) -> socketio.AsyncClient:
+async def _connect(hub: Hub, **kwargs: Any) -> socketio.AsyncClient:
     sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
     await sio.connect(
-        hub.public + query,
-        socketio_path=SOCKET_PATH,
-        transports=["websocket"],
-        wait_timeout=10,
-        **kwargs,
+        hub.public, socketio_path=SOCKET_PATH, transports=["websocket"], wait_timeout=10, **kwargs
     )
     return sio
+
+
+async def _refusal(hub: Hub, **kwargs: Any) -> str:
+    """The message of a refused connect (fails if the connect is accepted)."""
+    sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    said: list[Any] = []
+    sio.on("connect_error", said.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sio.connect(
+            hub.public,
+            socketio_path=SOCKET_PATH,
+            transports=["websocket"],
+            wait_timeout=10,
+            **kwargs,
+        )
+    assert said and said[-1]["data"]["code"] == "unauthorized", said
+    return str(said[-1]["message"])
 
 
 async def _can_list_rooms(sio: socketio.AsyncClient) -> bool:
@@ -277,12 +310,18 @@ async def _can_list_rooms(sio: socketio.AsyncClient) -> bool:
         await sio.disconnect()
 
 
+def page_config(page: str) -> dict[str, Any]:
+    found = re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S)
+    assert found is not None
+    return dict(json.loads(found.group(1)))
+
+
 @needs_hub
 async def test_browser_tokens_reach_the_service(servers: Hub) -> None:
     """A browser logged in to the hub reaches the service two ways: the service's own OAuth
-    cookie, and ``?token=`` with the token JupyterLab holds (what the video view sends),
-    which carries ``access:services!service=classroom`` through
-    ``Spawner.oauth_client_allowed_scopes``."""
+    cookie, and the classroom token its JupyterLab page was given (PageConfig
+    ``classroomToken``, in the Socket.IO auth payload). The page's own token (its server's
+    OAuth token, which always includes access to that server) is refused by the service."""
     hub = servers
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
@@ -293,59 +332,81 @@ async def test_browser_tokens_reach_the_service(servers: Hub) -> None:
         async with http.post(f"{hub.public}/hub/login", data=form) as r:
             assert r.status == 200, await r.text()
 
-        # OAuth with the hub, through the service's page, sets the service's cookie
+        # OAuth with the hub, through the service's page (a page for people), sets the cookie
         async with http.get(f"{hub.service_url}classroom/") as r:
             assert r.status == 200, await r.text()
-            assert (await r.json())["user"] == "student"
+            assert r.headers["Content-Type"].startswith("text/html")
+            home = await r.text()
+            assert 'Signed in as <b class="jc-home-user">student</b>' in home
+            assert 'href="/hub/home"' in home
         cookies = jar.filter_cookies(URL(f"{hub.service_url}classroom/socket.io/"))
         cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in cookies.items())
         assert await _can_list_rooms(await _connect(hub, headers={"Cookie": cookie}))
 
-        # JupyterLab's page token (the single-user server's OAuth token), as a websocket query
+        # What JupyterLab's page holds: the service's socket path and a classroom token
         async with http.get(f"{hub.public}/user/student/lab") as r:
             assert r.status == 200
-            page = await r.text()
-        found = re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S)
-        assert found is not None
-        token = json.loads(found.group(1))["token"]
-        assert token
-        ws = {"Sec-Fetch-Mode": "websocket"}  # what browsers send on a websocket upgrade
-        assert await _can_list_rooms(await _connect(hub, f"?token={token}", headers=ws))
+            config = page_config(await r.text())
+        assert config["classroomSocketPath"] == SOCKET_PATH
+        assert config["classroomToken"] and config["classroomToken"] != config["token"]
+        assert await _can_list_rooms(await _connect(hub, auth={"token": config["classroomToken"]}))
+        # the page's own token: this config gives it no access to the service (and it always
+        # holds access to the student's server, so the service would refuse it anyway)
+        refusal = await _refusal(hub, auth={"token": config["token"]})
+        assert "student may not use this classroom" in refusal
 
 
 @needs_hub
-async def test_the_service_wants_a_hub_token(hub: Hub) -> None:
-    refused = [
-        {},  # nothing
-        {"headers": {"Authorization": "token not-a-hub-token"}},
-        {"auth": {"token": "guessed-kernel-token"}},
-        {"headers": {"Authorization": f"token {hub.driver_token}"}},  # a service, not a user
-    ]
-    for kwargs in refused:
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            sio = await _connect(hub, **kwargs)
-            await sio.disconnect()
+async def test_the_service_wants_a_classroom_hub_token(hub: Hub) -> None:
+    reasons = {
+        "no credentials": await _refusal(hub),
+        "not a hub token": await _refusal(hub, auth={"token": "not-a-hub-token"}),
+        "a header": await _refusal(hub, headers={"Authorization": "token not-a-hub-token"}),
+        "a service's token": await _refusal(hub, auth={"token": hub.driver_token}),
+        "a user's full token": await _refusal(hub, auth={"token": hub.tokens["student"]}),
+        "the same in a header": await _refusal(
+            hub, headers={"Authorization": f"token {hub.tokens['student']}"}
+        ),
+    }
+    assert "did not recognise you" in reasons["no credentials"]
+    assert "does not know your classroom token" in reasons["not a hub token"]
+    assert "not a hub service's" in reasons["a service's token"]
+    assert "could also enter Jupyter servers" in reasons["a user's full token"]
+    assert "could also enter Jupyter servers" in reasons["the same in a header"]
+    for reason in reasons.values():
+        assert "{" not in reason and hub.tokens["student"] not in reason
+    # the service logs each refusal with its reason, never the token
+    log = (hub.root / "hub.log").read_text(errors="replace")
+    assert "refused a socket from" in log and "token also holds access:servers" in log
+    assert hub.tokens["student"] not in log
 
-    # a user's own hub token is let in, and the hub name is the identity
-    sio = await _connect(hub, headers={"Authorization": f"token {hub.tokens['student']}"})
+    # a user's classroom token is let in, and the hub name is the identity
+    sio = await _connect(hub, auth={"token": hub.classroom_tokens["student"]})
     try:
+        ack = await sio.call("room:list", {}, timeout=10)
+        assert ack["ok"] is True and ack["can_create"] is False
         ack = await sio.call("room:create", {"title": "nope"}, timeout=10)
         assert ack["error"]["code"] == "forbidden"
-        ack = await sio.call("room:list", {}, timeout=10)
-        assert ack["ok"] is True
+    finally:
+        await sio.disconnect()
+    sio = await _connect(hub, auth={"token": hub.classroom_tokens["teacher"]})
+    try:
+        assert (await sio.call("room:list", {}, timeout=10))["can_create"] is True
     finally:
         await sio.disconnect()
 
     async with aiohttp.ClientSession() as http:
-        student = {"Authorization": f"token {hub.tokens['student']}"}
+        student = {"Authorization": f"token {hub.classroom_tokens['student']}"}
         # the service's Jupyter server does nothing else for hub users
         for path in ("api/kernels", "api/contents", "api/sessions"):
             async with http.get(f"{hub.service_url}{path}", headers=student) as r:
                 assert r.status == 403, path
-        async with http.get(hub.service_url, headers=student) as r:  # the hub's link
+        json_please = {**student, "Accept": "application/json"}
+        async with http.get(hub.service_url, headers=json_please) as r:  # the hub's link
             assert r.status == 200
             assert r.url.path == f"/services/{SERVICE}/classroom/"
-            assert (await r.json())["user"] == "student"
+            facts = await r.json()
+            assert (facts["user"], facts["may_create"]) == ("student", False)
         # a browser without the service's cookie is sent to the hub's OAuth
         async with http.get(f"{hub.service_url}classroom/", allow_redirects=False) as r:
             assert r.status == 302
@@ -355,25 +416,21 @@ async def test_the_service_wants_a_hub_token(hub: Hub) -> None:
 # --- pieces that need no hub ---------------------------------------------------------------
 
 
-def test_kernel_uses_its_hub_token_only_for_the_configured_service(
+def test_kernel_uses_its_classroom_token_only_for_the_configured_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("JUPYTER_CLASSROOM_URL", "https://hub.example.org/services/classroom/")
     monkeypatch.delenv("JUPYTER_CLASSROOM_TOKEN", raising=False)
-    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hubtoken")
+    monkeypatch.setenv("JUPYTER_CLASSROOM_HUB_TOKEN", "classroom-only")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "enters-the-server")
     conn = Connection()
-    assert conn.headers == {"Authorization": "token hubtoken"}
-    assert "token" not in conn.auth
+    assert conn.auth["token"] == "classroom-only" and conn.headers == {}
     assert conn.socket_path == "/services/classroom/classroom/socket.io"
-    # never to a server the caller names
-    assert "Authorization" not in Connection("https://elsewhere.example.org/").headers
-    # nor over a kernel token or the caller's own header
-    assert Connection(token="kt").headers == {}
-    assert Connection(headers={"authorization": "token mine"}).headers == {
-        "authorization": "token mine"
-    }
-    monkeypatch.setenv("JUPYTER_CLASSROOM_TOKEN", "kt")
-    assert Connection().headers == {}
+    # never to a server the caller names, and never the server's own hub token
+    assert "token" not in Connection("https://elsewhere.example.org/").auth
+    assert Connection(token="kt").auth["token"] == "kt"
+    monkeypatch.delenv("JUPYTER_CLASSROOM_HUB_TOKEN")
+    assert "token" not in Connection().auth
 
 
 def test_extension_keeps_a_configured_service_url(
@@ -387,10 +444,20 @@ def test_extension_keeps_a_configured_service_url(
 
     assert os.environ["JUPYTER_CLASSROOM_URL"] == url
     assert "JUPYTER_CLASSROOM_TOKEN" not in os.environ
+    # its JupyterLab pages are told the service's socket and the classroom-only token
+    monkeypatch.setenv("JUPYTER_CLASSROOM_HUB_TOKEN", "classroom-only")
+    server.app.publish_page_config()
+    page_config = server.app.serverapp.web_app.settings["page_config_data"]
+    assert page_config["classroomSocketPath"] == "/services/classroom/classroom/socket.io"
+    assert page_config["classroomToken"] == "classroom-only"
     # a local server's own URL and token (a nested server's) are still replaced
     monkeypatch.setenv("JUPYTER_CLASSROOM_TOKEN", "parent")
     server.app.publish_environment()
     assert os.environ["JUPYTER_CLASSROOM_TOKEN"] == server.kernel_token
+    # ... and its pages use its own room server with their own Jupyter token
+    server.app.publish_page_config()
+    assert page_config["classroomSocketPath"] == server.socket_path
+    assert page_config["classroomToken"] == ""
 
 
 def test_hub_roles_map_onto_admins_and_instructors() -> None:
@@ -436,3 +503,20 @@ def test_service_server_config_follows_the_hub_environment() -> None:
     assert config["authorizer_class"] is hub.HubAuthorizer
     with pytest.raises(RuntimeError, match="JUPYTERHUB_SERVICE_PREFIX"):
         hub.service_server_config({})
+
+
+def test_open_endpoints_are_marked_as_open_by_design() -> None:
+    """The OAuth callback (how a browser becomes authenticated) and the socket upgrade (whose
+    credentials arrive in the Socket.IO auth payload) are open by design: marked
+    ``@allow_unauthenticated``, so Jupyter Server neither lists them as unchecked endpoints nor
+    blocks them under ``ServerApp.allow_unauthenticated_access = False``."""
+    hub = pytest.importorskip("jupyter_classroom.hub", reason="jupyterhub is not installed")
+    import socketio
+    from jupyter_server.serverapp import ServerWebApplication
+
+    from jupyter_classroom.server.handler import make_handler
+
+    socket_handler = make_handler(socketio.AsyncServer(async_mode="tornado"), 1 << 20, 10.0)
+    check = ServerWebApplication._check_handler_auth
+    for handler in (hub.HubOAuthCallback, socket_handler):
+        assert check(None, "/x", handler) == [], handler  # type: ignore[arg-type]

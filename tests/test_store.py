@@ -11,7 +11,7 @@ import pytest
 
 from jupyter_classroom.board import visible_objects
 from jupyter_classroom.store import MemberRecord, MemoryStore, RoomRecord, Store
-from jupyter_classroom.store.base import BoardSlice, OpMeta, RoomLimitReached
+from jupyter_classroom.store.base import BoardSlice, OpMeta, RoomLimitReached, Ticket
 
 from .redis_server import running_redis
 
@@ -289,9 +289,9 @@ async def test_chat_backlog_is_bounded(store: Store) -> None:
 
 
 async def test_tickets_are_one_time_and_expire(store: Store) -> None:
-    await store.put_ticket("tk-1", "r1", "ma", ttl=30)
-    await store.put_ticket("tk-2", "r1", "mb", ttl=0.05)
-    assert await store.take_ticket("tk-1") == ("r1", "ma")
+    await store.put_ticket("tk-1", Ticket("r1", "ma", "alice"), ttl=30)
+    await store.put_ticket("tk-2", Ticket("r1", "mb", "bob"), ttl=0.05)
+    assert await store.take_ticket("tk-1") == Ticket("r1", "ma", "alice")
     assert await store.take_ticket("tk-1") is None
     await asyncio.sleep(0.2)
     assert await store.take_ticket("tk-2") is None
@@ -311,6 +311,17 @@ async def test_join_failures_count_reset_and_expire(store: Store) -> None:
     await asyncio.sleep(0.25)
     assert await store.join_failures("eve", "r2") == 0
     assert await store.add_join_failure("eve", "r2", window=0.1) == 1  # a new window
+
+
+async def test_a_reserved_join_attempt_can_be_refunded(store: Store) -> None:
+    for _ in range(2):
+        await store.add_join_failure("eve", "r1", window=30)
+    await store.refund_join_failure("eve", "r1")
+    assert await store.join_failures("eve", "r1") == 1
+    await store.refund_join_failure("eve", "r1")
+    await store.refund_join_failure("eve", "r1")  # never below zero
+    assert await store.join_failures("eve", "r1") == 0
+    assert await store.add_join_failure("eve", "r1", window=30) == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +408,7 @@ async def test_redis_keys_are_namespaced_and_secrets_hashed(redis_url: str) -> N
         await store.append_op("r1", "ma", "t", extend("e1", "s", (2, 2)))
         await store.append_op("r1", "ma", "t", extend("e2", "s", (3, 3)))
         await store.append_chat("r1", message(1), 5)
-        await store.put_ticket("secret-ticket", "r1", "ma", ttl=30)
+        await store.put_ticket("secret-ticket", Ticket("r1", "ma", "u-ma"), ttl=30)
         await store.add_join_failure("eve", "r1", window=30)
         keys = [key async for key in store.redis.scan_iter(match="*")]
         mine = [key for key in keys if key.startswith(store.prefix)]

@@ -58,7 +58,11 @@ async def pair(server):
     student = await asyncio.to_thread(Client, server.url, server.kernel_token, name="student")
     room = await asyncio.to_thread(teacher.create_room, "Widgets", "pw")
     await asyncio.to_thread(student.join, room.id, "pw")
-    boards = Whiteboard(teacher, room.id), Whiteboard(student, room.id)
+    # the kernel-drawn board (the fallback); the browser-drawn one is tested below and in e2e
+    boards = (
+        Whiteboard(teacher, room.id, mode="kernel"),
+        Whiteboard(student, room.id, mode="kernel"),
+    )
     yield teacher, student, room.id, boards
     for board in boards:
         board.close()
@@ -123,9 +127,9 @@ async def test_a_burst_of_remote_ops_is_painted_in_few_canvas_messages(
 
 
 async def test_cursor_marks_follow_the_pointer_then_go(pair, canvas_commands, monkeypatch):
-    from jupyter_classroom.widgets import whiteboard
+    from jupyter_classroom.widgets import kernel_board
 
-    monkeypatch.setattr(whiteboard, "CURSOR_IDLE", 0.5)
+    monkeypatch.setattr(kernel_board, "CURSOR_IDLE", 0.5)
     teacher, _, _, (board_a, board_b) = pair
     teacher_id = teacher.room.you["id"]
     mouse(board_a, "mouse_move", 40, 50)
@@ -218,7 +222,7 @@ async def test_late_join_and_client_ready_redraw_the_board(pair, server, canvas_
     try:
         await asyncio.to_thread(late.join, room_id, "pw")
         canvas_commands.clear()
-        board_c = Whiteboard(late, room_id)
+        board_c = Whiteboard(late, room_id, mode="kernel")
         assert len(board_c.objects) == 3
         assert (
             sum(1 for c, n in canvas_commands if c is board_c.canvas[0] and n == "strokeLines") == 3
@@ -278,7 +282,8 @@ async def test_put_figure(pair):
 
 async def test_chat_widget_escapes_and_sends_directly(pair):
     teacher, student, room_id, _ = pair
-    chat_a, chat_b = Chat(teacher, room_id), Chat(student, room_id)
+    chat_a = Chat(teacher, room_id, mode="kernel")
+    chat_b = Chat(student, room_id, mode="kernel")
     try:
         chat_a.text.value = "<img src=x onerror=alert(1)>"
         chat_a.send_button.click()
@@ -308,7 +313,9 @@ async def test_lobby_join_dialog_and_classroom(server):
     try:
         lobby = await asyncio.to_thread(Lobby, student)
         assert "No rooms yet" in lobby.room_list.children[0].value
-        classroom = await asyncio.to_thread(Classroom.create, "Physics", "quark", client=teacher)
+        classroom = await asyncio.to_thread(
+            Classroom.create, "Physics", "quark", client=teacher, mode="kernel"
+        )
         await wait_for(lambda: len(lobby.rooms) == 1)
         assert "Physics" in lobby.room_list.children[0].children[0].value
         assert "jc-locked" in lobby.room_list.children[0].children[0].value  # needs a password
@@ -351,7 +358,7 @@ async def test_video_model_hands_the_view_a_ticket(pair, connect):
     attached = await browser.ok("room:attach", {"ticket": replies[0]["ticket"]})
     assert attached["you"]["id"] == student.room.you["id"]
     # the view says the student's microphone is off: the teacher's participants list shows it
-    participants = Participants(teacher, room_id)
+    participants = Participants(teacher, room_id, mode="kernel")
     try:
 
         def row() -> str:
@@ -365,3 +372,174 @@ async def test_video_model_hands_the_view_a_ticket(pair, connect):
         await wait_for(lambda: "camera off" in row() and "microphone off" not in row())
     finally:
         participants.close()
+
+
+@pytest.mark.parametrize(
+    "classroom_config", [{"admin_users": ["ops"], "instructor_users": ["someone-else"]}]
+)
+async def test_lobby_offers_create_only_to_those_who_may(server):
+    """The server's room:list says can_create: the lobby hides its create form from a user
+    who may only join, and a create tried anyway shows the server's reason."""
+    client = await asyncio.to_thread(Client, server.url, server.kernel_token, name="student")
+    try:
+        lobby = await asyncio.to_thread(Lobby, client)
+        assert lobby.may_create is False
+        assert lobby.create_form.layout.display == "none"
+        assert "instructor" in lobby.room_list.children[0].value
+        lobby.title.value = "Mine"
+        assert await asyncio.to_thread(lobby.create) is None
+        assert "You may join rooms but not create them." in lobby.message.value
+    finally:
+        await asyncio.to_thread(client.close)
+
+
+async def test_lobby_offers_create_to_an_instructor(server):
+    client = await asyncio.to_thread(Client, server.url, server.kernel_token, name="teacher")
+    try:
+        lobby = await asyncio.to_thread(Lobby, client)
+        assert lobby.may_create is True and lobby.create_form.layout.display != "none"
+    finally:
+        await asyncio.to_thread(client.close)
+
+
+async def test_browser_board_leaves_drawing_to_the_page(pair, connect, canvas_commands):
+    """The browser-drawn board: the kernel hands its view a ticket, the page socket attached
+    with it draws as the member, and the kernel keeps the Python API over its replica without
+    painting anything."""
+    from jupyter_classroom.widgets.board_canvas import BoardCanvas, BrowserWhiteboard
+
+    teacher, student, room_id, _ = pair
+    board = Whiteboard(student, room_id, mode="browser")
+    try:
+        assert isinstance(board, BrowserWhiteboard) and board.mode == "browser"
+        assert isinstance(board.canvas, BoardCanvas) and board.children == (board.canvas,)
+        assert board.canvas.member_id == student.room.you["id"]
+        assert board.canvas.socket_path.endswith("classroom/socket.io")
+        assert (board.canvas.width, board.canvas.height) == (1600, 900)
+        assert board.canvas._model_module == "jupyter-classroom"
+
+        # the view asks for a ticket; the page socket attaches as the student, board included
+        replies: list[dict] = []
+        board.canvas.send = replies.append
+        board.canvas._handle_custom_msg({"type": "ticket_request", "request_id": "t1"}, [])
+        await wait_for(lambda: replies)
+        assert replies[0]["type"] == "ticket" and replies[0]["request_id"] == "t1"
+        page = await connect("page", auth={"batch": True})
+        attached = await page.ok("room:attach", {"ticket": replies[0]["ticket"], "board": True})
+        assert attached["you"]["id"] == student.room.you["id"] and attached["board"]["complete"]
+        board.canvas._handle_custom_msg({"type": "rendered"}, [])
+        assert board.rendered
+
+        # the page draws as the student: the kernel's replica and objects have it, unpainted
+        stroke = {"type": "stroke", "id": "pg1", "points": [[1, 2], [3, 4]], "color": "#123456",
+                  "width": 4.0, "tool": "pen"}  # fmt: skip
+        await page.ok("board:op", {"room_id": room_id, "op": stroke})
+        await wait_for(lambda: [o["id"] for o in board.objects] == ["pg1"])
+        await wait_for(lambda: [o["op"]["id"] for o in ops_of_room(teacher, room_id)] == ["pg1"])
+        # ops from Python reach the page like anyone's
+        drawn = await asyncio.to_thread(board.draw_stroke, [(5, 5), (9, 9)], "#ff0000")
+        listed = await page.next("board:ops")
+        while drawn not in [o["op"]["id"] for o in listed["ops"]]:
+            listed = await page.next("board:ops")
+        # the teacher's ops arrive too, and the kernel draws none of it
+        await asyncio.to_thread(teacher.op, {"type": "text", "x": 1, "y": 1, "text": "hi",
+                                             "color": "#000000", "size": 12})  # fmt: skip
+        await wait_for(lambda: len(board.objects) == 3)
+        assert not [c for c, _ in canvas_commands if c is board.canvas]
+        await asyncio.to_thread(board.undo)  # this kernel's own last op
+        await wait_for(lambda: [o["id"] for o in board.objects] == ["pg1", board.objects[-1]["id"]])
+        assert board.objects[-1]["type"] == "text"
+    finally:
+        board.close()
+
+
+def ops_of_room(client: Client, room_id: str) -> list[dict]:
+    return list(client.connection.rooms[room_id].ops)
+
+
+def test_board_mode_follows_the_installed_extension(tmp_path, monkeypatch):
+    """Detection reads Jupyter's data path, as an installed wheel has it."""
+    from jupyter_classroom.widgets.frontend import board_mode, labextension_installed
+
+    monkeypatch.delenv("JUPYTER_CLASSROOM_BOARD", raising=False)
+    data = tmp_path / "share" / "jupyter"
+    monkeypatch.setenv("JUPYTER_PATH", str(data))
+    monkeypatch.setattr("sys.prefix", str(tmp_path / "empty-prefix"))
+    monkeypatch.setenv("JUPYTER_NO_CONFIG", "1")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "user-data"))
+    monkeypatch.setattr("jupyter_core.paths.SYSTEM_JUPYTER_PATH", [])
+    monkeypatch.setattr("jupyter_core.paths.ENV_JUPYTER_PATH", [])
+    assert not labextension_installed() and board_mode() == "kernel"
+    extension = data / "labextensions" / "jupyter-classroom"
+    extension.mkdir(parents=True)
+    (extension / "package.json").write_text(json.dumps({"name": "jupyter-classroom"}))
+    assert not labextension_installed(), "a package.json without a build is not an extension"
+    (extension / "package.json").write_text(
+        json.dumps({"name": "jupyter-classroom", "jupyterlab": {"_build": {"load": "x.js"}}})
+    )
+    assert labextension_installed() and board_mode() == "browser"
+    assert board_mode("kernel") == "kernel"
+    monkeypatch.setenv("JUPYTER_CLASSROOM_BOARD", "kernel")
+    assert board_mode() == "kernel"
+    with pytest.raises(ValueError, match="'browser' or 'kernel'"):
+        board_mode("canvas")
+
+
+async def test_browser_chat_and_participants_keep_the_python_api(pair, connect):
+    """With the extension, chat and participants are browser views on the page socket: the
+    kernel hands each a ticket, and its Python API still works over the client's replica."""
+    from jupyter_classroom.widgets.chat import BrowserChat
+    from jupyter_classroom.widgets.participants import BrowserParticipants
+
+    teacher, student, room_id, _ = pair
+    chat = Chat(teacher, room_id, mode="browser")
+    participants = Participants(teacher, room_id, mode="browser")
+    classroom = Classroom(student, room_id, mode="browser")
+    try:
+        assert isinstance(chat, BrowserChat) and chat.mode == "browser"
+        assert isinstance(participants, BrowserParticipants) and participants.mode == "browser"
+        assert classroom.mode == "browser" and classroom.chat.mode == "browser"
+        for panel, name in ((chat.panel, "Chat"), (participants.panel, "Participants")):
+            assert (panel._model_name, panel._view_name) == (f"{name}Model", f"{name}View")
+            assert panel._view_module == "jupyter-classroom"
+            assert panel.room_id == room_id and panel.member_id == teacher.room.you["id"]
+            assert panel.socket_path.endswith("classroom/socket.io")
+        # the view's ticket attaches a page socket as the teacher, who can chat from there
+        replies: list[dict] = []
+        chat.panel.send = replies.append
+        chat.panel._handle_custom_msg({"type": "ticket_request", "request_id": "q1"}, [])
+        await wait_for(lambda: replies)
+        assert replies[0]["type"] == "ticket" and replies[0]["request_id"] == "q1"
+        page = await connect("page")
+        attached = await page.ok("room:attach", {"ticket": replies[0]["ticket"], "board": True})
+        assert attached["you"]["id"] == teacher.room.you["id"] and "chat" in attached
+        await page.ok("chat:send", {"room_id": room_id, "text": "from the page"})
+        # ... and Python posts and reads the replica as before
+        chat.post("from python", to=student.room.you["id"])
+        chat.post("   ")  # nothing to send
+        await wait_for(lambda: [m["text"] for m in classroom.chat.messages][-2:]
+                       == ["from the page", "from python"])  # fmt: skip
+        assert classroom.chat.messages[-1]["to"] == student.room.you["id"]
+        assert {m["name"] for m in chat.members} == {"teacher", "student"}
+        # the kernel-drawn list (the fallback) has the lock button too
+        drawn = Participants(teacher, room_id, mode="kernel")
+        try:
+            assert drawn.lock_button.description == "Lock board"
+            drawn.lock_button.click()
+            await wait_for(lambda: student.connection.rooms[room_id].info["board_locked"])
+            await wait_for(lambda: drawn.lock_button.description == "Unlock board")
+            drawn.lock_button.click()
+            await wait_for(lambda: not student.connection.rooms[room_id].info["board_locked"])
+        finally:
+            drawn.close()
+        # the host's controls from Python
+        participants.lock_board(True)
+        await wait_for(lambda: student.connection.rooms[room_id].info["board_locked"])
+        participants.lock_board(False)
+        await wait_for(lambda: not student.connection.rooms[room_id].info["board_locked"])
+        participants.make_host(student.room.you["id"])
+        await wait_for(lambda: student.connection.rooms[room_id].is_host)
+        assert not teacher.connection.rooms[room_id].is_host
+    finally:
+        for widget in (chat, participants, classroom):
+            widget.close()

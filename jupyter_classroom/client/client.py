@@ -59,7 +59,10 @@ class Client:
 
     ``Client()`` inside a kernel started by a Jupyter server with jupyter_classroom needs no
     arguments; elsewhere pass ``url`` (the Jupyter server's URL, with its base path) and
-    ``token`` (a Jupyter token, passed as the Authorization header, or the kernel token).
+    ``token`` (the kernel token, the server's Jupyter token, or on JupyterHub a hub token
+    limited to the classroom service; sent in the Socket.IO auth payload) or ``jupyter_token``
+    (sent as the ``Authorization`` header). The environment's tokens go only to the server
+    ``$JUPYTER_CLASSROOM_URL`` names, never to another ``url``.
     """
 
     def __init__(
@@ -96,6 +99,15 @@ class Client:
         return connection
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._loop.thread:
+            # A listener (it runs on this thread) waiting for the loop it blocks would hang
+            # until the timeout: say so at once.
+            coro.close()
+            raise RuntimeError(
+                "a Client method called from a listener would wait for the loop it is "
+                "blocking: await client.aio.<method>(...) inside an async listener, or call it "
+                "from another thread"
+            )
         return self._loop.submit(coro).result(self.timeout + 5)
 
     # ---------------------------------------------------------------------------------------
@@ -185,6 +197,22 @@ class Client:
     def on(self, event: str, callback: Listener) -> None:
         """Call ``callback(payload)`` on the client's thread for each ``event``."""
         self.connection.on(event, callback)
+
+    def off(self, event: str, callback: Listener) -> None:
+        """Stop calling ``callback`` for ``event``."""
+        self.connection.off(event, callback)
+
+    # ---------------------------------------------------------------------------------------
+    # the client's thread, for widgets and other code that must not block
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Run ``coro`` on the client's loop without waiting for it (any thread)."""
+        return self._loop.submit(coro)
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` on the client's thread after ``delay`` seconds (any thread)."""
+        loop = self._loop.loop
+        loop.call_soon_threadsafe(loop.call_later, delay, callback)
 
     def close(self) -> None:
         try:

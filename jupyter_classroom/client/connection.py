@@ -27,7 +27,10 @@ log = logging.getLogger("jupyter_classroom.client")
 
 URL_ENV = "JUPYTER_CLASSROOM_URL"
 TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
-HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+# A hub token limited to the hub's classroom service (access:services!service=classroom),
+# minted for each user's server by the hub config (jupyter_classroom.hub_tokens). Never the
+# server's own $JUPYTERHUB_API_TOKEN, which could enter the user's server.
+HUB_TOKEN_ENV = "JUPYTER_CLASSROOM_HUB_TOKEN"
 SOCKET_PATH = "classroom/socket.io"
 GAP_RESYNC_AFTER = 2.0  # seconds a seq gap may stay open before the room is resynced
 RETRY_AFTER = 1.0  # seconds before a resync that failed for a passing reason is tried again
@@ -66,19 +69,31 @@ class RoomState:
         return bool(self.info["host"]["id"] == self.you["id"])
 
 
+def _endpoint(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    base = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc}".lower(), f"{base}{SOCKET_PATH}"
+
+
 def resolve_endpoint(url: str | None, token: str | None) -> tuple[str, str, str | None]:
-    """(origin, socket.io path, token) from arguments or the kernel's environment."""
-    url = url or os.environ.get(URL_ENV)
+    """(origin, socket.io path, token) from arguments or the kernel's environment.
+
+    The environment's secrets ($JUPYTER_CLASSROOM_TOKEN, $JUPYTER_CLASSROOM_HUB_TOKEN) go
+    only to the server the environment names: a ``url`` elsewhere gets the ``token`` given
+    with it, or none.
+    """
+    env_url = os.environ.get(URL_ENV)
+    url = url or env_url
     if not url:
         raise ClassroomError(
             "unauthorized",
             f"no server given and ${URL_ENV} is not set: pass url= (and token=), or run "
             "inside a kernel started by a Jupyter server with jupyter_classroom enabled",
         )
-    token = token if token is not None else os.environ.get(TOKEN_ENV)
-    parts = urlsplit(url)
-    base = parts.path if parts.path.endswith("/") else parts.path + "/"
-    return f"{parts.scheme}://{parts.netloc}", f"{base}{SOCKET_PATH}", token
+    origin, path = _endpoint(url)
+    if token is None and env_url and _endpoint(env_url) == (origin, path):
+        token = os.environ.get(TOKEN_ENV) or os.environ.get(HUB_TOKEN_ENV)
+    return origin, path, token
 
 
 class Connection:
@@ -97,16 +112,9 @@ class Connection:
         self.origin, self.socket_path, token = resolve_endpoint(url, token)
         self.timeout = timeout
         self.headers = dict(headers or {})
-        hub_token = os.environ.get(HUB_TOKEN_ENV)
-        if (
-            hub_token
-            and not token
-            and url is None
-            and "authorization" not in map(str.lower, self.headers)
-        ):
-            # A hub's shared room server (a JupyterHub service) takes the kernel's hub token.
-            # Sent only where the deployment's $JUPYTER_CLASSROOM_URL points, never to a url=.
-            self.headers["Authorization"] = f"token {hub_token}"
+        self._refusal = ""  # the server's reason, when it refuses this socket
+        # whether this user may room:create, as the last room:list said (None: not known)
+        self.can_create: bool | None = None
         # batch: take a room's ops as `board:ops` lists (fewer frames for the server and us)
         self.auth: dict[str, Any] = {"client_id": client_id or uuid.uuid4().hex, "batch": True}
         if token:
@@ -128,6 +136,7 @@ class Connection:
             websocket_extra_options={"max_msg_size": 1 << 30},
         )
         self.sio.on("connect", self._on_connect)
+        self.sio.on("connect_error", self._on_connect_error)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("*", self._on_event)
 
@@ -145,8 +154,14 @@ class Connection:
                 wait_timeout=self.timeout,
             )
         except socketio.exceptions.ConnectionError as exc:
+            reason = self._refusal or str(exc)
+            if not self.auth.get("token") and not self.headers and os.environ.get(URL_ENV):
+                reason += (
+                    f" (this kernel has no classroom token: ${TOKEN_ENV} and ${HUB_TOKEN_ENV} "
+                    "are unset; on JupyterHub the hub config gives it, see docs/jupyterhub.md)"
+                )
             raise ClassroomError(
-                "unauthorized", f"cannot connect to {self.origin}: {exc}"
+                "unauthorized", f"cannot connect to {self.origin}: {reason}"
             ) from None
 
     async def close(self) -> None:
@@ -164,6 +179,11 @@ class Connection:
                 self._spawn(self._resync(room_id))
         self._connected_once = True
         await self._notify("connect", {})
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # a refusal carries {message, data: {code, message}}: keep the sentence for the error
+        if isinstance(data, dict) and isinstance(data.get("message"), str):
+            self._refusal = data["message"]
 
     async def _on_disconnect(self, *args: Any) -> None:
         await self._notify("disconnect", {})
@@ -207,7 +227,10 @@ class Connection:
         return ack
 
     async def list_rooms(self) -> list[dict[str, Any]]:
-        return list((await self.request(Event.ROOM_LIST, {}))["rooms"])
+        ack = await self.request(Event.ROOM_LIST, {})
+        if isinstance(ack.get("can_create"), bool):  # servers before 0.2 do not say
+            self.can_create = ack["can_create"]
+        return list(ack["rooms"])
 
     async def create_room(
         self,

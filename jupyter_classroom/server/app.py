@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import getpass
+import hashlib
 import os
 import re
 import secrets
 import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Dict, Float, Int, List, Set, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Set, TraitError, Unicode, default, validate
 
 from .. import protocol as p
 from .._version import __version__
@@ -22,15 +23,28 @@ from ..rooms import Limits, Rooms
 from ..store import MemoryStore, Store
 from .events import RoomServer, ServerOptions
 from .fanout import DirectFanoutManager, RedisFanoutManager
-from .handler import jupyter_authenticator, make_handler
+from .handler import jupyter_authenticator, make_handler, serves_one_person
 from .heap import release_freed_memory
+from .quotas import Quotas
 
 SOCKET_PATH = "classroom/socket.io"
 URL_ENV = "JUPYTER_CLASSROOM_URL"
 TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
 PATH_ENV = "JUPYTER_CLASSROOM_PATH"
+HUB_TOKEN_ENV = "JUPYTER_CLASSROOM_HUB_TOKEN"  # a hub token limited to the classroom service
 HUB_SERVICE_ENV = "JUPYTERHUB_SERVICE_NAME"
+MEMBER_SECRET_ENV = "JUPYTER_CLASSROOM_MEMBER_SECRET"
 EMPTY_ROOM_SWEEP = 60.0
+
+
+def member_secret_key(secret: str) -> bytes:
+    """The key member ids are derived with: hex digits as the bytes they spell (the form
+    generated secrets take, so ids made before passphrases were allowed stay the same),
+    any other passphrase through SHA-256."""
+    try:
+        return bytes.fromhex(secret)
+    except ValueError:
+        return hashlib.sha256(secret.encode()).digest()
 
 
 class ClassroomApp(ExtensionApp):
@@ -75,17 +89,77 @@ class ClassroomApp(ExtensionApp):
     chats_per_second = Float(5.0, config=True, help="Chat messages per second per socket.")
     join_failures = Int(5, config=True, help="Wrong passwords per user and room before a lockout.")
     join_lockout = Float(60.0, config=True, help="Seconds a join lockout lasts.")
+    join_failures_per_address = Int(
+        50,
+        config=True,
+        help="Wrong passwords from one peer address (every user there, every room) before a "
+        "lockout; larger than join_failures since a classroom may share one address (NAT).",
+    )
     ticket_ttl = Float(60.0, config=True, help="Seconds a room:ticket stays valid.")
+    tickets_per_second = Float(
+        1.0, config=True, help="room:ticket requests per second per user (all their sockets)."
+    )
+    ticket_burst = Float(10.0, config=True, help="Burst of room:ticket requests per user.")
     empty_room_ttl = Float(
         3600.0, config=True, help="Seconds an empty room is kept before it is closed."
+    )
+
+    # what one person may take (server/quotas.py; docs/protocol.md "Quotas") ----------------
+    empty_unlisted_room_ttl = Float(
+        300.0,
+        config=True,
+        help="Seconds an empty unlisted room is kept (nobody can find it in the lobby, so it "
+        "is someone's scratch or test room) before it is closed; at most empty_room_ttl.",
+    )
+    max_board_bytes = Int(
+        20 * 1024 * 1024,
+        config=True,
+        help="Bytes of ops (as JSON) a board holds, erased and undone ones included; beyond, "
+        "board:op is too_large. 0: no limit. A late joiner receives it all in one reply.",
+    )
+    max_image_bytes_per_member = Int(
+        10 * 1024 * 1024,
+        config=True,
+        help="Bytes of images one member may put on one board (50 figures of 200 KB). 0: none.",
+    )
+    bytes_per_second = Float(
+        512 * 1024,
+        config=True,
+        help="Bytes a second one person may send to be relayed (board ops, chat, signaling), "
+        "across all of their sockets; bursts of bytes_burst.",
+    )
+    bytes_burst = Float(4 * 1024 * 1024, config=True, help="See bytes_per_second.")
+    max_sockets_per_user = Int(
+        20,
+        config=True,
+        help="Sockets one person may hold at once (a named user; the server's own user counts "
+        "per client, since on a single-user server that is the whole class). 0: no limit.",
+    )
+    signals_per_second = Float(
+        50.0, config=True, help="rtc:signal messages per second per person (bursts of 4x)."
+    )
+    media_per_second = Float(
+        5.0, config=True, help="rtc:media states per second per person (bursts of 20)."
+    )
+    joins_per_second = Float(
+        2.0,
+        config=True,
+        help="room:join, room:leave and room:create per second per person (bursts of 15x).",
+    )
+    room_reserve = Int(
+        10,
+        config=True,
+        help="Of max_rooms, the rooms only admins and instructor_users (hub: the instructor "
+        "group) may open, so that students cannot fill the server before the teacher.",
     )
 
     # people ----------------------------------------------------------------------------------
     admin_users = Set(
         Unicode(),
         config=True,
-        help="Usernames with server-admin rights (server:announce). "
-        "Empty: every user of this server is an admin, as on a single-user server.",
+        help="Usernames with server-admin rights (server:announce). Empty: every user of a "
+        "single-user server (Jupyter's token or password login) is an admin; under another "
+        "identity provider, the owner (kernel_user) alone; as a hub service, hub admins.",
     )
     instructor_users = Set(
         Unicode(),
@@ -99,8 +173,9 @@ class ClassroomApp(ExtensionApp):
         allow_none=True,
         config=True,
         help="Whether clients may choose their display name (auth.name). None (the default): "
-        "yes on a single-user server, no as a JupyterHub service, where members show as their "
-        "hub usernames (else a student could appear as 'Teacher').",
+        "yes on a single-user server (Jupyter's token or password login), no as a JupyterHub "
+        "service or under any other identity provider that names several users, where "
+        "members show as their usernames (else a student could appear as 'Teacher').",
     )
     kernel_user = Unicode(
         config=True, help="The username of sockets that authenticate with the kernel token."
@@ -181,14 +256,32 @@ class ClassroomApp(ExtensionApp):
 
     member_secret = Unicode(
         config=True,
-        help="The secret member ids are derived from. Every process of one deployment needs "
-        "the same one; by default it is random per process, or shared through Redis.",
+        help="The secret member ids are derived from (at least 16 characters: hex digits, or "
+        "any passphrase). Every process of one deployment needs the same one. Default: "
+        f"${MEMBER_SECRET_ENV}; else random per process or, with redis_url, the first "
+        "process's random one shared through Redis (in clear, like everything in Redis: "
+        "configure it instead where Redis is shared or backed up).",
     )
+
+    @validate("member_secret")
+    def _validate_member_secret(self, proposal: Any) -> str:
+        secret = str(proposal["value"])
+        if len(secret) < 16:
+            raise TraitError("ClassroomApp.member_secret must be at least 16 characters")
+        return secret
 
     @default("member_secret")
     def _default_member_secret(self) -> str:
+        if os.environ.get(MEMBER_SECRET_ENV):
+            return os.environ[MEMBER_SECRET_ENV]
         secret = secrets.token_hex(32)
         if self.redis_url:
+            self.log.warning(
+                "classroom: no member_secret configured; sharing a random one through Redis "
+                "(key jc:member-secret), where whoever reads Redis can forge member ids. "
+                "Set ClassroomApp.member_secret or $%s on every process instead.",
+                MEMBER_SECRET_ENV,
+            )
             # Several processes: the first one's random secret becomes everyone's.
             import redis
 
@@ -219,19 +312,33 @@ class ClassroomApp(ExtensionApp):
             points=min(self.max_points, p.MAX_POINTS),
             join_failures=self.join_failures,
             join_lockout=self.join_lockout,
+            join_failures_per_address=self.join_failures_per_address,
             ticket_ttl=self.ticket_ttl,
+            max_board_bytes=self.max_board_bytes,
+            max_image_bytes_per_member=self.max_image_bytes_per_member,
+            room_reserve=min(self.room_reserve, self.max_rooms),
         )
         self.store = self.make_store()
-        self.rooms = Rooms(self.store, limits, secret=bytes.fromhex(self.member_secret))
+        self.rooms = Rooms(self.store, limits, secret=member_secret_key(self.member_secret))
         hub_roles = getattr(
             getattr(self.serverapp, "identity_provider", None), "classroom_roles", None
         )
         chosen_names = self.allow_display_name
+        # Jupyter's own token/password login is one person; another identity provider that is
+        # not the hub service (a shared server with JupyterHub's provider) names several
+        # users: none of them may pose as another, and only the owner is an admin by default.
+        one_person = serves_one_person(getattr(self.serverapp, "identity_provider", None))
+        admins = set(self.admin_users)
+        if not admins and not one_person and hub_roles is None:
+            admins = {self.kernel_user}
         options = ServerOptions(
-            kernel_token=self.kernel_token,
+            # a hub service takes hub tokens only: no kernel token (kernels send their hub token)
+            kernel_token=self.kernel_token if hub_roles is None else "",
             kernel_user=self.kernel_user,
-            allow_display_name=hub_roles is None if chosen_names is None else chosen_names,
-            admin_users=frozenset(self.admin_users),
+            allow_display_name=(
+                one_person and hub_roles is None if chosen_names is None else chosen_names
+            ),
+            admin_users=frozenset(admins),
             instructor_users=(
                 None if self.instructor_users is None else frozenset(self.instructor_users)
             ),
@@ -239,6 +346,18 @@ class ClassroomApp(ExtensionApp):
             max_publishers=self.max_publishers,
             ops_per_second=self.ops_per_second,
             chats_per_second=self.chats_per_second,
+            tickets_per_second=self.tickets_per_second,
+            ticket_burst=self.ticket_burst,
+            quotas=Quotas(
+                max_sockets_per_user=self.max_sockets_per_user,
+                media_per_second=self.media_per_second,
+                signals_per_second=self.signals_per_second,
+                joins_per_second=self.joins_per_second,
+                bytes_per_second=self.bytes_per_second,
+                bytes_burst=self.bytes_burst,
+                max_send_buffer=self.max_send_buffer,
+                max_board_bytes=self.max_board_bytes,
+            ),
         )
         if hub_roles is not None:  # a JupyterHub service: the hub says who is admin, who teaches
             options = hub_roles.server_options(options, self.hub_instructor_group)
@@ -278,8 +397,10 @@ class ClassroomApp(ExtensionApp):
         assert serverapp is not None
         if os.environ.get(URL_ENV) and not os.environ.get(TOKEN_ENV):
             # The deployment points kernels at a shared room server (a JupyterHub service,
-            # which takes their $JUPYTERHUB_API_TOKEN): leave it to them.
+            # which takes the classroom token the hub gave this server): leave it to them.
             return
+        if os.environ.get(HUB_SERVICE_ENV):
+            return  # this is the hub service itself: it starts no kernels
         if serverapp.sock:
             self.log.warning("classroom: kernels cannot reach a server on a UNIX socket")
             return
@@ -294,8 +415,29 @@ class ClassroomApp(ExtensionApp):
         os.environ[URL_ENV] = f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
         os.environ[TOKEN_ENV] = self.kernel_token
 
+    def publish_page_config(self) -> None:
+        """Tell this server's JupyterLab pages where their classroom socket goes and with
+        which token (``labextension/src/page/connect.ts`` reads both from PageConfig).
+
+        The room server of this server: its own path, and the page's own Jupyter token. A
+        hub's shared service (``$JUPYTER_CLASSROOM_URL`` without a kernel token): the
+        service's path, and the classroom-only token the hub gave this server
+        (``$JUPYTER_CLASSROOM_HUB_TOKEN``): never the page's token for this server, which
+        would let the service into it.
+        """
+        serverapp = self.serverapp
+        if serverapp is None or os.environ.get(HUB_SERVICE_ENV):
+            return
+        url = os.environ.get(URL_ENV)
+        shared = bool(url) and os.environ.get(TOKEN_ENV) != self.kernel_token
+        base = urlsplit(url).path if shared and url else serverapp.base_url
+        page_config = serverapp.web_app.settings.setdefault("page_config_data", {})
+        page_config["classroomSocketPath"] = url_path_join(base, SOCKET_PATH)
+        page_config["classroomToken"] = os.environ.get(HUB_TOKEN_ENV, "") if shared else ""
+
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self.publish_environment()  # the port is final now (port_retries may have moved it)
+        self.publish_page_config()
         young, *older = gc.get_threshold()
         if self.gc_young_threshold > young:
             gc.set_threshold(self.gc_young_threshold, *older)
@@ -315,14 +457,18 @@ class ClassroomApp(ExtensionApp):
             await asyncio.sleep(self.process_ttl / 3)
 
     async def _sweep_empty_rooms(self) -> None:
-        """Close rooms that stayed empty for ``empty_room_ttl`` seconds."""
+        """Close rooms that stayed empty for ``empty_room_ttl`` seconds (unlisted ones:
+        ``empty_unlisted_room_ttl``)."""
+        unlisted_ttl = min(self.empty_unlisted_room_ttl, self.empty_room_ttl)
+        interval = min(EMPTY_ROOM_SWEEP, unlisted_ttl / 4)
         while True:
-            await asyncio.sleep(EMPTY_ROOM_SWEEP)
+            await asyncio.sleep(interval)
             now = time.time()
             stale = [
                 room.id
                 async for room in self.store.iter_rooms()
-                if room.empty_since is not None and now - room.empty_since > self.empty_room_ttl
+                if room.empty_since is not None
+                and now - room.empty_since > (self.empty_room_ttl if room.listed else unlisted_ttl)
             ]
             for room_id in stale:
                 await self.store.delete_room(room_id)

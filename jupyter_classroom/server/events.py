@@ -17,8 +17,8 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NoReturn
 
 import socketio
 
@@ -28,13 +28,27 @@ from ..rooms import Departure, Identity, Joined, Rooms, utc_now
 from . import jsoncodec
 from .batching import OpBatcher
 from .heap import release_freed_memory
-from .ratelimit import TokenBucket
+from .quotas import PersonLimits, Quotas, encode_ahead, encoded_size, limit_key
+from .ratelimit import KeyedBuckets
 
 log = logging.getLogger("jupyter_classroom")
+audit = logging.getLogger("jupyter_classroom.audit")  # who was refused, kicked, ... (item 14)
+REFUSED_CLOSE_DELAY = 0.5  # seconds a refused socket stays open to read its connect_error
 
 ALL_SOCKETS = "classroom:all"
+LIST_FULL = "classroom:list-full"  # sockets that take `room:list_changed` (whole lists)
+LIST_DIFF = "classroom:list-diff"  # sockets that asked for `room:list_diff` (auth.list_diff)
+LIST_MIN_INTERVAL = 0.5  # seconds between two room-list broadcasts, however busy the lobby
 CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
 LIST_CHANGED_DELAY = 0.1  # coalesce bursts of room-list changes into one broadcast
+
+
+def peer_address(environ: dict[str, Any]) -> str:
+    """The client's address as Jupyter's handler saw it (``X-Forwarded-For`` only when the
+    server trusts it, ``ServerApp.trust_xheaders``); engine.io's own ``REMOTE_ADDR`` is
+    127.0.0.1 for every socket behind tornado."""
+    request = getattr(environ.get("tornado.handler"), "request", None)
+    return str(getattr(request, "remote_ip", None) or "")
 
 
 def room_channel(room_id: str) -> str:
@@ -61,9 +75,7 @@ class Session:
 
     identity: Identity
     rooms: dict[str, str] = field(default_factory=dict)  # room_id -> member_id
-    ops: TokenBucket = field(default_factory=lambda: TokenBucket(200, 400))
-    chats: TokenBucket = field(default_factory=lambda: TokenBucket(5, 20))
-    media_states: TokenBucket = field(default_factory=lambda: TokenBucket(5, 20))  # rtc:media
+    limit_key: str = ""  # the person this socket counts for (server/quotas.py)
     cursor_sent: float = 0.0
     cursor_pending: dict[str, Any] | None = None
     cursor_timer: bool = False
@@ -81,10 +93,32 @@ class ServerOptions:
     max_publishers: int = 6
     ops_per_second: float = 200.0
     chats_per_second: float = 5.0
+    quotas: Quotas = field(default_factory=Quotas)  # per person; ops and chats from above
+    tickets_per_second: float = 1.0  # room:ticket per user, across all of their sockets
+    ticket_burst: float = 10.0
 
 
-# (environ, auth) -> (username, display name) of a Jupyter-authenticated socket, or None
+# (environ, auth) -> (username, display name) of a Jupyter-authenticated socket, or None;
+# it may raise ConnectRefused to say why credentials it was shown are not good enough.
 Authenticate = Callable[[dict[str, Any], dict[str, Any]], Awaitable[tuple[str, str] | None]]
+
+NO_CREDENTIALS = (
+    "this classroom server did not recognise you: open the classroom from JupyterLab, or "
+    "pass its token (Client(url=..., token=...)); if you are signed in, reload the page"
+)
+
+
+class ConnectRefused(Exception):
+    """Credentials shown at connect that the server refuses, and why.
+
+    ``message`` is for the person (the ``connect_error`` message a page shows); ``reason``
+    is for the server's log. Neither holds a secret.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or message
 
 
 class RoomServer:
@@ -106,6 +140,10 @@ class RoomServer:
         self.process_id = uuid.uuid4().hex[:16]
         self._list_changed_handle: asyncio.TimerHandle | None = None
         self.batcher = OpBatcher(self._send_ops)
+        self.tickets = KeyedBuckets(options.tickets_per_second, options.ticket_burst)
+        self.limits = PersonLimits(options.quotas, options.ops_per_second, options.chats_per_second)
+        self._listed: dict[str, dict[str, Any]] = {}  # the room list last broadcast, by id
+        self._list_sent_at = 0.0
         self.sio = socketio.AsyncServer(
             async_mode="tornado",
             transports=["websocket"],
@@ -117,7 +155,7 @@ class RoomServer:
             logger=False,
             engineio_logger=False,
         )
-        self.sio.on("connect", self._on_connect)
+        self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("*", self._on_any)
         self._handlers: dict[str, Callable[[str, Session, Any], Awaitable[dict[str, Any]]]] = {
@@ -141,17 +179,33 @@ class RoomServer:
     # ---------------------------------------------------------------------------------------
     # connection lifecycle
 
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        """:meth:`_on_connect`, and a refused socket's websocket closed once it has read why
+        (python-socketio would keep it open, answering pings, for the client to try again)."""
+        try:
+            return await self._on_connect(sid, environ, auth)
+        except socketio.exceptions.ConnectionRefusedError as refused:
+            why = refused.error_args.get("message") if refused.error_args else ""
+            audit.warning("connect refused: %s; address=%s", why, peer_address(environ) or "?")
+            handler = environ.get("tornado.handler")
+            if handler is not None:
+                asyncio.get_running_loop().call_later(REFUSED_CLOSE_DELAY, handler.close)
+            raise
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
         auth = auth if isinstance(auth, dict) else {}
-        found = await self._authenticate(environ, auth)
+        try:
+            found = await self._authenticate(environ, auth)
+        except ConnectRefused as refused:
+            self._refuse(environ, refused)
         token = auth.get("token")
-        if found is None and isinstance(token, str) and token:
+        # An empty kernel token (a hub service) accepts none: kernels use their hub tokens.
+        if found is None and self.options.kernel_token and isinstance(token, str) and token:
             if hmac.compare_digest(token.encode(), self.options.kernel_token.encode()):
                 found = (self.options.kernel_user, self.options.kernel_user)
         if found is None:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": ErrorCode.UNAUTHORIZED, "message": "authentication failed"}
-            )
+            reason = "a token that is neither" if token else "no credentials"
+            self._refuse(environ, ConnectRefused(NO_CREDENTIALS, reason))
         user, name = found
         requested = auth.get("name")
         if self.options.allow_display_name and isinstance(requested, str) and requested.strip():
@@ -159,8 +213,9 @@ class RoomServer:
         client_key = auth.get("client_id")
         if not isinstance(client_key, str) or len(client_key) > 128:
             client_key = ""
-        # Without a client id, a chosen display name tells apart two clients of one user.
-        key = client_key or (name if name != found[1] else "")
+        # Without a client id the socket is a client of its own: identity never comes from
+        # the display name (anyone may choose the host's), so reconnecting makes a new member.
+        key = client_key or f"\0socket:{uuid.uuid4().hex}"
         instructors = self.options.instructor_users
         admin = user in self.options.admin_users if self.options.admin_users else True
         identity = Identity(
@@ -169,21 +224,44 @@ class RoomServer:
             key=key,
             admin=admin,
             can_create=admin or instructors is None or user in instructors,
+            address=peer_address(environ),
         )
+        identity = self._admit(sid, identity)
         self.sessions[sid] = Session(
-            identity,
-            ops=TokenBucket(self.options.ops_per_second, 2 * self.options.ops_per_second),
-            chats=TokenBucket(self.options.chats_per_second, 4 * self.options.chats_per_second),
-            batched=auth.get("batch") is True,
+            identity, limit_key=identity.quota, batched=auth.get("batch") is True
         )
         await self.sio.enter_room(sid, ALL_SOCKETS)
+        await self.sio.enter_room(sid, LIST_DIFF if auth.get("list_diff") is True else LIST_FULL)
         log.debug("classroom socket %s connected as %s", sid, user)
         return True
+
+    def _refuse(self, environ: dict[str, Any], refused: ConnectRefused) -> NoReturn:
+        """Log why a socket is refused (for whoever runs the server) and refuse it with a
+        sentence its user can act on: ``connect_error`` carries ``{code, message}``."""
+        handler = environ.get("tornado.handler")
+        peer = getattr(getattr(handler, "request", None), "remote_ip", None) or "?"
+        log.warning("classroom: refused a socket from %s: %s", peer, refused.reason)
+        body = {"code": ErrorCode.UNAUTHORIZED, "message": refused.message}
+        raise socketio.exceptions.ConnectionRefusedError(refused.message, body)
+
+    def _admit(self, sid: str, identity: Identity) -> Identity:
+        """The identity with its quota key, counted as one more socket of that person; a
+        person already holding ``max_sockets_per_user`` sockets is refused."""
+        key = limit_key(identity.user, identity.key, self.options.kernel_user)
+        instructors = self.options.instructor_users
+        identity = replace(
+            identity,
+            quota_key=key,
+            instructor=identity.admin or (instructors is not None and identity.user in instructors),
+        )
+        self.limits.admit(key, sid)
+        return identity
 
     async def _on_disconnect(self, sid: str, *_: Any) -> None:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
+        self.limits.release(session.limit_key, sid)
         for room_id, member_id in list(session.rooms.items()):
             await self.rooms.store.untrack_socket(self.process_id, sid, room_id)
             await self._socket_gone(room_id, member_id, sid)
@@ -218,6 +296,14 @@ class RoomServer:
         if event == Event.BOARD_CURSOR:
             await self._cursor(sid, session, data)
             return None
+        if event == jsoncodec.TOO_DEEP:  # a frame the decoder could not read: see jsoncodec
+            log.warning("classroom: socket %s sent a frame nested too deep to decode", sid)
+            if data is True:
+                return error_ack(
+                    ErrorCode.BAD_REQUEST, "this message nests too deep to read; send flatter JSON"
+                )
+            await self.sio.disconnect(sid)  # no ack to carry the error: end that socket only
+            return None
         handler = self._handlers.get(event)
         if handler is None:
             return error_ack(ErrorCode.BAD_REQUEST, f"unknown event {event[:64]!r}")
@@ -245,17 +331,35 @@ class RoomServer:
         return sid in self.sio.manager.rooms.get("/", {}).get(channel, ())
 
     def list_changed(self) -> None:
-        """Schedule one ``room:list_changed`` for a burst of changes."""
+        """Schedule one room-list broadcast for a burst of changes: after LIST_CHANGED_DELAY,
+        and at least LIST_MIN_INTERVAL after the previous one (join/leave churn must not
+        send every idle socket whole lists many times a second)."""
         if self._list_changed_handle is None:
             loop = asyncio.get_running_loop()
+            delay = max(LIST_CHANGED_DELAY, self._list_sent_at + LIST_MIN_INTERVAL - loop.time())
             self._list_changed_handle = loop.call_later(
-                LIST_CHANGED_DELAY, lambda: asyncio.ensure_future(self._send_list())
+                delay, lambda: asyncio.ensure_future(self._send_list())
             )
 
     async def _send_list(self) -> None:
         self._list_changed_handle = None
+        self._list_sent_at = asyncio.get_running_loop().time()
         rooms = await self.rooms.list_rooms()
-        await self.sio.emit(Event.ROOM_LIST_CHANGED, {"rooms": rooms}, to=ALL_SOCKETS)
+        await self.sio.emit(Event.ROOM_LIST_CHANGED, {"rooms": rooms}, to=LIST_FULL)
+        # `room:list_diff` for the sockets that asked: what changed since this process's
+        # previous broadcast (with several processes, each diffs against its own).
+        listed = {room["id"]: room for room in rooms}
+        previous, self._listed = self._listed, listed
+        added = [room for room_id, room in listed.items() if room_id not in previous]
+        updated = [
+            room
+            for room_id, room in listed.items()
+            if room_id in previous and previous[room_id] != room
+        ]
+        removed = [room_id for room_id in previous if room_id not in listed]
+        if added or updated or removed:
+            diff = {"added": added, "updated": updated, "removed": removed}
+            await self.sio.emit(Event.ROOM_LIST_DIFF, diff, to=LIST_DIFF)
 
     async def _bind(self, sid: str, session: Session, joined: Joined, board: bool = True) -> None:
         """Put ``sid`` into the room's channels and tell the others a member arrived."""
@@ -275,6 +379,10 @@ class RoomServer:
                 skip_sid=sid,
             )
             self.list_changed()
+        if joined.host_changed:  # the creator is back and hosts again
+            await self.sio.emit(
+                Event.ROOM_UPDATED, {"room": joined.room}, to=room_channel(room_id), skip_sid=sid
+            )
 
     @staticmethod
     def _joined_ack(joined: Joined) -> dict[str, Any]:
@@ -315,29 +423,51 @@ class RoomServer:
     # rooms
 
     async def room_list(self, sid: str, session: Session, req: p.Empty) -> dict[str, Any]:
-        return ok_ack(rooms=await self.rooms.list_rooms())
+        # can_create: so a lobby offers "Create room" only to those who may
+        return ok_ack(rooms=await self.rooms.list_rooms(), can_create=session.identity.can_create)
+
+    def _churn(self, session: Session) -> None:
+        self.limits.take(self.limits.joins, session.limit_key, "joins and leaves")
 
     async def room_create(self, sid: str, session: Session, req: p.RoomCreate) -> dict[str, Any]:
+        self._churn(session)
         joined = await self.rooms.create(session.identity, sid, req)
         await self._bind(sid, session, joined)
         self.list_changed()
         return self._joined_ack(joined)
 
     async def room_join(self, sid: str, session: Session, req: p.RoomJoin) -> dict[str, Any]:
-        joined = await self.rooms.join(session.identity, sid, req)
-        await self._bind(sid, session, joined)
-        return self._joined_ack(joined)
+        self._churn(session)
+        async with self.limits.joining(session.limit_key):
+            # A join ack holds the board: no second copy while the first is still unsent.
+            self.limits.check_backlog(self.sio, session.limit_key, sid)
+            joined = await self.rooms.join(session.identity, sid, req)
+            await self._bind(sid, session, joined)
+            ack = self._joined_ack(joined)
+            if not joined.board.ops:
+                return ack
+            # a big board: made in slices between other sockets' turns
+            return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
-        joined = await self.rooms.attach(session.identity, sid, req.ticket)
-        await self._bind(sid, session, joined, board=False)
+        since = req.since if req.board else None
+        if req.board:  # its ack holds the board, as a join's does: no copy while one is unsent
+            self.limits.check_backlog(self.sio, session.limit_key, sid)
+        joined = await self.rooms.attach(session.identity, sid, req.ticket, since=since)
+        await self._bind(sid, session, joined, board=req.board)
         rtc = {
             "ice_servers": list(self.options.ice_servers),
             "max_publishers": self.options.max_publishers,
         }
-        return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
+        if not req.board:  # a video socket: no board, no chat backlog
+            return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
+        ack = {**self._joined_ack(joined), "rtc": rtc}
+        if not joined.board.ops:
+            return ack
+        return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
+        self._churn(session)
         departure = await self.rooms.leave(req.room_id, session.rooms.get(req.room_id), sid)
         await self._announce_departure(departure)
         return ok_ack()
@@ -349,13 +479,15 @@ class RoomServer:
         return ok_ack(room=room)
 
     async def room_kick(self, sid: str, session: Session, req: p.RoomKick) -> dict[str, Any]:
-        departure = await self.rooms.kick(session.rooms.get(req.room_id), sid, req)
-        await self._announce_departure(departure)
+        for departure in await self.rooms.kick(session.rooms.get(req.room_id), sid, req):
+            await self._announce_departure(departure)
         return ok_ack()
 
     async def room_close(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
         member_id = session.rooms.get(req.room_id)
         closed = await self.rooms.close(member_id, sid, req.room_id)
+        audit.info("close: room=%s by user=%r member=%s", req.room_id, session.identity.user,
+                   member_id)  # fmt: skip
         await self.batcher.flush(req.room_id)
         await self.sio.emit(
             Event.ROOM_CLOSED,
@@ -375,15 +507,19 @@ class RoomServer:
         return ok_ack()
 
     async def room_ticket(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
-        ticket = await self.rooms.issue_ticket(req.room_id, session.rooms.get(req.room_id), sid)
-        return ok_ack(ticket=ticket)
+        who = session.identity
+        if not self.tickets.take(who.user):  # per user: more sockets buy no more tickets
+            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are asking for tickets too fast")
+        member_id = session.rooms.get(req.room_id)
+        ticket = await self.rooms.issue_ticket(who, req.room_id, member_id, sid)
+        return ok_ack(ticket=ticket, ttl=self.rooms.limits.ticket_ttl)
 
     # ---------------------------------------------------------------------------------------
     # chat, board, cursors, signaling, announcements
 
     async def chat_send(self, sid: str, session: Session, req: p.ChatSend) -> dict[str, Any]:
-        if not session.chats.take():
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending messages too fast")
+        self.limits.take(self.limits.chats, session.limit_key, "messages")
+        self.limits.take_bytes(session.limit_key, len(req.text))
         message = await self.rooms.chat(session.rooms.get(req.room_id), sid, req)
         if req.to is None:
             await self.sio.emit(Event.CHAT_MESSAGE, message, to=room_channel(req.room_id))
@@ -397,9 +533,10 @@ class RoomServer:
         return ok_ack(message=message)
 
     async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
-        if not session.ops.take():
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending board ops too fast")
-        board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req)
+        self.limits.take(self.limits.ops, session.limit_key, "board ops")
+        size = encoded_size(req.op)
+        self.limits.take_bytes(session.limit_key, size)
+        board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req, size)
         await self.sio.emit(
             Event.BOARD_OP,
             {**board_op, "room_id": req.room_id},
@@ -462,6 +599,9 @@ class RoomServer:
         return member_channel(room_id, member_id)
 
     async def rtc_signal(self, sid: str, session: Session, req: p.RtcSignal) -> dict[str, Any]:
+        # Each signal is relayed whole (an SDP is up to 64 KB): counted and weighed per person.
+        self.limits.take(self.limits.signals, session.limit_key, "signaling messages")
+        self.limits.take_bytes(session.limit_key, encoded_size(req.data))
         member_id = session.rooms.get(req.room_id)
         await self.rooms.require_member(req.room_id, member_id, sid)
         data = p.to_builtins(req.data)
@@ -473,8 +613,8 @@ class RoomServer:
         return ok_ack()
 
     async def rtc_media(self, sid: str, session: Session, req: p.RtcMedia) -> dict[str, Any]:
-        if not session.media_states.take():  # each one goes to the whole room, like a message
-            raise ProtocolError(ErrorCode.RATE_LIMITED, "you are sending media states too fast")
+        # each one goes to the whole room, like a message
+        self.limits.take(self.limits.media, session.limit_key, "media states")
         member_id = session.rooms.get(req.room_id)
         await self.rooms.require_member(req.room_id, member_id, sid)
         state = {"room_id": req.room_id, "from": member_id, "audio": req.audio, "video": req.video}

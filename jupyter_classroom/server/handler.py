@@ -5,29 +5,40 @@ python-engineio's tornado handler is a plain ``WebSocketHandler``; mixing in Jup
 Jupyter's Host check, Origin check (``allow_origin`` and friends) and identity provider, and
 Jupyter's websocket keep-alive pings.
 
-The HTTP upgrade itself is allowed without Jupyter credentials because the protocol also
-accepts the per-server kernel token inside the Socket.IO ``auth`` payload, which only arrives
-after the upgrade. The decision is taken in the Socket.IO ``connect`` handler
-(:meth:`RoomServer._on_connect`), which refuses a socket holding neither.
+The HTTP upgrade itself is allowed without Jupyter credentials (``@allow_unauthenticated``)
+because the protocol also takes tokens inside the Socket.IO ``auth`` payload (a browser's
+JupyterLab or hub token, the per-server kernel token), which only arrive after the upgrade.
+The decision is taken in the Socket.IO ``connect`` handler (:meth:`RoomServer._on_connect`),
+which refuses, with a reason, a socket holding none.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
 import socketio
 from engineio.async_drivers.tornado import get_tornado_handler
-from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider, User
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
+from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClosedError
 
 from .events import Authenticate
 
 AUTH_RESOURCE = "classroom"
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
+
+
+def serves_one_person(provider: Any) -> bool:
+    """Whether Jupyter's identity provider is one of its own (token, password), which serve
+    the server's owner alone; any other (JupyterHub's, a custom one) may name several users."""
+    return type(provider) in SINGLE_USER_PROVIDERS
 
 
 def make_handler(
@@ -41,7 +52,19 @@ def make_handler(
         def set_default_headers(self) -> None:
             """No page headers (CSP and such) on a websocket."""
 
-        _backlogged_since: float | None = None
+        @allow_unauthenticated
+        async def get(self, *args: Any, **kwargs: Any) -> Any:
+            # The upgrade may come without Jupyter credentials: the token can be in the
+            # Socket.IO auth payload, checked at connect (see the module's docstring).
+            return await super().get(*args, **kwargs)  # type: ignore[misc]
+
+        # Websocket only: engine.io's long-polling requests are not served at all (405).
+        post = web.RequestHandler._unimplemented_method
+        options = web.RequestHandler._unimplemented_method
+
+        # (when, unsent bytes) at the start of the current check period while backlogged
+        _backlog_mark: tuple[float, int] | None = None
+        _backlog_timer: Any = None
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
             # Tornado leaves Nagle's algorithm on: a small frame written while the previous
@@ -58,28 +81,66 @@ def make_handler(
             return None
 
         def write_message(self, message: Any, binary: bool = False) -> Any:
-            # A client that stops reading must not make the server buffer without bound: a
-            # socket whose unsent data stays over max_send_buffer bytes for slow_grace seconds
-            # is dropped. (One large message, such as a big board in a join ack, drains in time.)
+            if self._backlog_mark is not None and self._too_slow():
+                raise WebSocketClosedError()
+            written = super().write_message(message, binary=binary)
+            if self._backlog_mark is None:
+                self._too_slow()  # starts the watch when this message (a big join ack) backlogs
+            return written
+
+        def _unsent(self) -> int:
             stream = self.ws_connection.stream if self.ws_connection else None
-            if stream is not None and len(stream._write_buffer) > max_send_buffer:
-                now = time.monotonic()
-                if self._backlogged_since is None:
-                    self._backlogged_since = now
-                elif now - self._backlogged_since > slow_grace:
-                    self.log.warning("classroom: dropping a socket that reads too slowly")
-                    stream.close()  # a close frame would only queue behind the rest
-                    raise WebSocketClosedError()
-            else:
-                self._backlogged_since = None
-            return super().write_message(message, binary=binary)
+            return len(stream._write_buffer) if stream is not None else 0
+
+        def _too_slow(self) -> bool:
+            """Drop the socket (True) when its unsent data has stayed over max_send_buffer
+            for slow_grace seconds without shrinking: a client that stops reading must not
+            make the server buffer without bound. A client that reads a large message (a big
+            board in a join ack) slowly but steadily is kept. Checked on every write and by
+            a timer, so a socket that is sent nothing more is dropped too."""
+            unsent = self._unsent()
+            if unsent <= max_send_buffer:
+                self._backlog_mark = None
+                return False
+            now = time.monotonic()
+            if self._backlog_mark is None:
+                self._backlog_mark = (now, unsent)
+                self._watch()
+                return False
+            since, then = self._backlog_mark
+            if now - since < slow_grace:
+                return False
+            if unsent < then:  # it read more than it was sent: keep watching
+                self._backlog_mark = (now, unsent)
+                self._watch()
+                return False
+            self.log.warning("classroom: dropping a socket that reads too slowly")
+            stream = self.ws_connection.stream if self.ws_connection else None
+            if stream is not None:
+                stream.close()  # a close frame would only queue behind the rest
+            return True
+
+        def _watch(self) -> None:
+            if self._backlog_timer is None:
+                loop = IOLoop.current()
+
+                def check() -> None:
+                    self._backlog_timer = None
+                    if self.ws_connection is not None:
+                        self._too_slow()
+
+                self._backlog_timer = loop.call_later(slow_grace + 0.01, check)
 
     return SocketIOHandler
 
 
 def jupyter_authenticator(owner: str) -> Authenticate:
-    """Find the Jupyter user behind a socket's upgrade request, if Jupyter authenticated one.
+    """Find the Jupyter user behind a socket: from its upgrade request (the login cookie, an
+    ``Authorization`` header), or from a token in its Socket.IO ``auth`` payload.
 
+    Browsers send JupyterLab's token in ``auth.token`` (never in the URL): on a single-user
+    server it is Jupyter's own token; under a hub service the identity provider checks it
+    with the hub (:meth:`jupyter_classroom.hub.HubIdentityProvider.classroom_user_for_token`).
     Jupyter's own token and password providers serve one person, the server's ``owner``, but
     name each token-authenticated request a fresh anonymous user; the owner's name keeps
     member ids stable across reconnects. Other providers (JupyterHub's) name real users.
@@ -87,17 +148,44 @@ def jupyter_authenticator(owner: str) -> Authenticate:
 
     async def authenticate(environ: dict[str, Any], auth: dict[str, Any]) -> tuple[str, str] | None:
         handler = environ.get("tornado.handler")
+        if handler is None:
+            return None
+        provider = handler.identity_provider
         user = getattr(handler, "current_user", None)
-        if handler is None or user is None:
+        token = auth.get("token")
+        if user is None and isinstance(token, str) and token:
+            user = await user_for_token(provider, token)
+        if user is None:
+            refusal = getattr(handler, "_classroom_refusal", None)  # set by the provider
+            if refusal is not None:
+                raise refusal
             return None
         authorized = await ensure_async(
             handler.authorizer.is_authorized(handler, user, "execute", AUTH_RESOURCE)
         )
         if not authorized:
             return None
-        if type(handler.identity_provider) in SINGLE_USER_PROVIDERS:
+        if type(provider) in SINGLE_USER_PROVIDERS:
             return owner, owner
         username = getattr(user, "username", None) or str(user)
         return username, getattr(user, "display_name", None) or username
 
     return authenticate
+
+
+async def user_for_token(provider: IdentityProvider, token: str) -> User | None:
+    """The user a token from a socket's ``auth`` payload stands for, or None.
+
+    A provider may check such tokens itself (``classroom_user_for_token``, the hub
+    service's); Jupyter's own providers hold one token, the server's (``--IdentityProvider.token``):
+    compared in constant time. A token that is neither may still be the kernel token, which
+    the room server checks next.
+    """
+    check = getattr(provider, "classroom_user_for_token", None)
+    if check is not None:
+        user: User | None = await check(token)
+        return user
+    if type(provider) in SINGLE_USER_PROVIDERS and provider.token:
+        if hmac.compare_digest(token.encode(), provider.token.encode()):
+            return User(username="token")  # the owner: see jupyter_authenticator
+    return None

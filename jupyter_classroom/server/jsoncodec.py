@@ -18,10 +18,33 @@ import socketio
 
 _encoder = msgspec.json.Encoder()
 
+# The event a packet too deeply nested to decode becomes (see Packet.decode); its argument
+# says whether the client awaits an ack.
+TOO_DEEP = "\0classroom:too-deep"
+
+
+class Encoded:
+    """A packet's arguments encoded ahead (in slices: see ``quotas.encode_ahead``).
+
+    A handler returns one as its ack; python-socketio hands ``[Encoded]`` to :func:`dumps`,
+    which returns the text as it is instead of encoding megabytes on the loop."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text  # the JSON of the packet's argument list, ``[ack]``
+
 
 def dumps(obj: Any, **_: Any) -> str:
     """Compact JSON (python-socketio passes ``separators``; msgspec is always compact)."""
+    if type(obj) is list and len(obj) == 1 and type(obj[0]) is Encoded:
+        return obj[0].text
     return _encoder.encode(obj).decode()
+
+
+def encode_args(*args: Any) -> Encoded:
+    """``args`` as a packet's argument list, encoded now."""
+    return Encoded(msgspec.json.encode(list(args)).decode())
 
 
 def loads(text: str | bytes, **kwargs: Any) -> Any:
@@ -34,7 +57,35 @@ class Packet(socketio.packet.Packet):
     client and server of the process.)"""
 
     json = sys.modules[__name__]
+
     # The server sends JSON only, never bytes: skip python-socketio's walk of every outgoing
     # payload in search of them (a board:ops list or a late joiner's board is all lists).
     # Incoming binary packets are still decoded: that path does not look at this flag.
     uses_binary_events = False
+
+    def decode(self, encoded_packet: Any) -> int:
+        # A frame nested deeper than the decoder recurses (``[[[[...`` within the frame size
+        # limit) raises RecursionError, which python-socketio would log and drop unanswered.
+        # Hand the room server an event it answers instead: ``bad_request`` when the client
+        # awaits an ack, else it closes that socket (see RoomServer._on_any).
+        try:
+            return int(super().decode(encoded_packet))
+        except RecursionError:
+            self._too_deep()
+            # a binary event's attachments still follow: expect them, as the header says
+            head, dash, _ = str(encoded_packet)[1:12].partition("-")
+            return int(head) if dash and head.isdigit() else 0
+
+    def add_attachment(self, attachment: bytes) -> bool:
+        # The last attachment rebuilds the payload, recursively: as deep a trap as above.
+        try:
+            return bool(super().add_attachment(attachment))
+        except RecursionError:
+            self._too_deep()
+            return True
+
+    def _too_deep(self) -> None:
+        data: Any = None  # a connect's auth, or an ack we never asked for: ignored
+        if self.packet_type in (socketio.packet.EVENT, socketio.packet.BINARY_EVENT):
+            data = [TOO_DEEP, self.id is not None]
+        self.data = data

@@ -1,4 +1,4 @@
-"""Per-socket rate limits."""
+"""Rate limits: token buckets, per socket or per key (a user, a member)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,53 @@ class TokenBucket:
         self._tokens = burst
         self._stamp = time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens if there are enough. A cost above ``burst`` (one large
+        message) passes when the bucket is full and leaves it in debt."""
         now = time.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= min(cost, self.burst):
+            self._tokens -= cost
             return True
         return False
+
+    def wait(self, cost: float = 1.0) -> float:
+        """Seconds until :meth:`take` of ``cost`` would pass (for a refusal's message)."""
+        missing = min(cost, self.burst) - self._tokens
+        return max(0.0, missing / self.rate) if self.rate > 0 else float("inf")
+
+
+class KeyedBuckets:
+    """One :class:`TokenBucket` per key (a user, say), shared by all of that key's sockets.
+
+    Bounded: past ``max_keys`` keys, the buckets that have refilled (idle keys, which a fresh
+    bucket would equal) are forgotten.
+    """
+
+    __slots__ = ("_buckets", "burst", "max_keys", "rate")
+
+    def __init__(self, rate: float, burst: float, max_keys: int = 10_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def take(self, key: str, cost: float = 1.0) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._forget_idle()
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+        return bucket.take(cost)
+
+    def wait(self, key: str, cost: float = 1.0) -> float:
+        bucket = self._buckets.get(key)
+        return 0.0 if bucket is None else bucket.wait(cost)
+
+    def _forget_idle(self) -> None:
+        now = time.monotonic()
+        full = self.burst / self.rate if self.rate > 0 else float("inf")
+        self._buckets = {
+            key: bucket for key, bucket in self._buckets.items() if now - bucket._stamp < full
+        }

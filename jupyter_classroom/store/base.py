@@ -25,6 +25,30 @@ class RoomLimitReached(Exception):
         self.which = which
 
 
+class BoardBudgetExceeded(Exception):
+    """:meth:`Store.append_op` refused an op: the board would hold more than its byte budget
+    (``which == "board"``), or the author more image bytes than theirs (``"images"``)."""
+
+    def __init__(self, which: str, used: int) -> None:
+        super().__init__(which)
+        self.which = which
+        self.used = used  # the bytes counted before this op
+
+
+@dataclass(frozen=True)
+class ByteBudget:
+    """The byte limits :meth:`Store.append_op` checks and counts atomically with the append.
+
+    ``size`` is the op's encoded size; ``image`` marks an image op, which also counts
+    against its author's ``author_images`` bytes. A limit of 0 is none.
+    """
+
+    size: int
+    image: bool = False
+    board: int = 0
+    author_images: int = 0
+
+
 @dataclass
 class RoomRecord:
     id: str
@@ -36,8 +60,13 @@ class RoomRecord:
     listed: bool = True
     password_hash: str | None = None
     board_locked: bool = False
-    banned: set[str] = field(default_factory=set)
+    banned: set[str] = field(default_factory=set)  # member ids kicked out
     empty_since: float | None = None  # time.time() when the last member left
+    creator: str = ""  # the creator's member id: reclaims the host role, cannot be kicked
+    banned_users: set[str] = field(default_factory=set)  # users kicked out, all their clients
+    # whom the room counts against for max_rooms_per_user: the owner, or for the server's own
+    # user (a single-user server's whole class) the creating client; "" means `owner`
+    quota_key: str = ""
 
 
 @dataclass
@@ -61,6 +90,15 @@ class OpMeta:
     author: str
     type: str
     seq: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a ``room:ticket`` stands for: a member of a room, for one user only."""
+
+    room_id: str
+    member_id: str
+    user: str  # the identity user of the socket that asked; only that user may redeem it
 
 
 @dataclass(frozen=True)
@@ -117,12 +155,23 @@ class Store(abc.ABC):
     # board
     @abc.abstractmethod
     async def append_op(
-        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+        self,
+        room_id: str,
+        author: str,
+        ts: str,
+        op: dict[str, Any],
+        budget: ByteBudget | None = None,
     ) -> dict[str, Any] | None:
         """Append ``op`` and return the BoardOp with its new ``seq``.
 
         Returns None, appending nothing, when the room already has an op with that id.
+        With a ``budget``, its size is added to the board's (and for an image to the author's)
+        byte count in the same step, or :class:`BoardBudgetExceeded` appends nothing.
         """
+
+    @abc.abstractmethod
+    async def board_bytes(self, room_id: str, author: str | None = None) -> int:
+        """Bytes counted on the board (``author``: that author's image bytes)."""
 
     @abc.abstractmethod
     async def op_meta(self, room_id: str, op_id: str) -> OpMeta | None: ...
@@ -141,13 +190,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def chat(self, room_id: str) -> list[dict[str, Any]]: ...
 
-    # tickets: one-time, short-lived bearer tokens binding a second socket to a member
+    # tickets: one-time, short-lived tokens binding a second socket of one user to a member
     @abc.abstractmethod
-    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None: ...
+    async def put_ticket(self, ticket: str, issued: Ticket, ttl: float) -> None:
+        """Keep ``issued`` under ``ticket`` for ``ttl`` seconds; O(1), the store stays bounded."""
 
     @abc.abstractmethod
-    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
-        """Consume a ticket: ``(room_id, member_id)`` once, None if unknown or expired."""
+    async def take_ticket(self, ticket: str) -> Ticket | None:
+        """Consume a ticket: what it stands for once, None if unknown, used or expired."""
 
     # join throttling: failed password attempts per user and room
     @abc.abstractmethod
@@ -159,6 +209,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def reset_join_failures(self, user: str, room_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def refund_join_failure(self, user: str, room_id: str) -> None:
+        """Take back one counted failure (an attempt reserved before its check, which passed)."""
 
     # Sockets of room-server processes that died without a goodbye. With one process per
     # store (the in-memory Store) a socket cannot outlive its process's store, so these are

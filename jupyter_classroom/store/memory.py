@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..board import fold_extends
-from .base import BoardSlice, MemberRecord, OpMeta, RoomLimitReached, RoomRecord, Store
+from .base import (
+    BoardBudgetExceeded,
+    BoardSlice,
+    ByteBudget,
+    MemberRecord,
+    OpMeta,
+    RoomLimitReached,
+    RoomRecord,
+    Store,
+    Ticket,
+)
 
 
 @dataclass
@@ -23,6 +33,8 @@ class _Board:
     # Deltas are exact for `since >= floor`; folding extends rewrites older entries.
     floor: int = 0
     unfolded_extends: int = 0
+    bytes: int = 0  # encoded size of every op appended (a budget's count)
+    image_bytes: dict[str, int] = field(default_factory=dict)  # author -> image bytes
 
 
 @dataclass
@@ -43,9 +55,11 @@ class MemoryStore(Store):
     fold gets the whole board (``complete: true``) instead of a delta.
     """
 
+    max_tickets = 100_000  # live tickets kept at most (each user asks at most ~1/s)
+
     def __init__(self, extend_window: int = 5000) -> None:
         self._rooms: dict[str, _Room] = {}
-        self._tickets: dict[str, tuple[str, str, float]] = {}
+        self._tickets: dict[str, tuple[Ticket, float]] = {}  # ticket -> (what, expiry)
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self.extend_window = extend_window
 
@@ -71,7 +85,10 @@ class MemoryStore(Store):
         if max_rooms is not None and len(self._rooms) >= max_rooms:
             raise RoomLimitReached("server")
         if max_per_owner is not None:
-            owned = sum(1 for r in self._rooms.values() if r.record.owner == room.owner)
+            quota = room.quota_key or room.owner
+            owned = sum(
+                1 for r in self._rooms.values() if (r.record.quota_key or r.record.owner) == quota
+            )
             if owned >= max_per_owner:
                 raise RoomLimitReached("owner")
         self._rooms[room.id] = _Room(record=room)
@@ -115,11 +132,25 @@ class MemoryStore(Store):
         return room.present_counter
 
     async def append_op(
-        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+        self,
+        room_id: str,
+        author: str,
+        ts: str,
+        op: dict[str, Any],
+        budget: ByteBudget | None = None,
     ) -> dict[str, Any] | None:
         board = self._room(room_id).board
         if op["id"] in board.meta:
             return None
+        if budget is not None:  # no await from the checks to the append: atomic on the loop
+            if budget.board and board.bytes + budget.size > budget.board:
+                raise BoardBudgetExceeded("board", board.bytes)
+            if budget.image:
+                mine = board.image_bytes.get(author, 0)
+                if budget.author_images and mine + budget.size > budget.author_images:
+                    raise BoardBudgetExceeded("images", mine)
+                board.image_bytes[author] = mine + budget.size
+            board.bytes += budget.size
         board.seq += 1
         board_op = {"seq": board.seq, "author": author, "ts": ts, "op": op}
         board.ops.append(board_op)
@@ -142,6 +173,10 @@ class MemoryStore(Store):
             return BoardSlice(seq=board.seq, ops=board.ops[start:], complete=False)
         return BoardSlice(seq=board.seq, ops=list(board.ops), complete=True)
 
+    async def board_bytes(self, room_id: str, author: str | None = None) -> int:
+        board = self._room(room_id).board
+        return board.bytes if author is None else board.image_bytes.get(author, 0)
+
     async def board_size(self, room_id: str) -> int:
         board = self._room(room_id).board
         return len(board.ops) - board.unfolded_extends
@@ -155,17 +190,24 @@ class MemoryStore(Store):
     async def chat(self, room_id: str) -> list[dict[str, Any]]:
         return list(self._room(room_id).chat)
 
-    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None:
+    async def put_ticket(self, ticket: str, issued: Ticket, ttl: float) -> None:
+        # Tickets are kept in the order they were issued, which (one ttl for all) is the order
+        # they expire in: dropping expired ones from the front costs O(1) per issue, amortised.
+        # Past max_tickets the oldest goes early, so the table stays bounded whatever the rate.
         now = time.monotonic()
-        for key in [k for k, (_, _, exp) in self._tickets.items() if exp < now]:
-            del self._tickets[key]
-        self._tickets[ticket] = (room_id, member_id, now + ttl)
+        tickets = self._tickets
+        while tickets:
+            oldest = next(iter(tickets))
+            if tickets[oldest][1] >= now and len(tickets) < self.max_tickets:
+                break
+            del tickets[oldest]
+        tickets[ticket] = (issued, now + ttl)
 
-    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
+    async def take_ticket(self, ticket: str) -> Ticket | None:
         entry = self._tickets.pop(ticket, None)
-        if entry is None or entry[2] < time.monotonic():
+        if entry is None or entry[1] < time.monotonic():
             return None
-        return entry[0], entry[1]
+        return entry[0]
 
     async def join_failures(self, user: str, room_id: str) -> int:
         count, expires = self._failures.get((user, room_id), (0, 0.0))
@@ -183,3 +225,10 @@ class MemoryStore(Store):
 
     async def reset_join_failures(self, user: str, room_id: str) -> None:
         self._failures.pop((user, room_id), None)
+
+    async def refund_join_failure(self, user: str, room_id: str) -> None:
+        count, expires = self._failures.get((user, room_id), (0, 0.0))
+        if count > 1 and expires > time.monotonic():
+            self._failures[(user, room_id)] = (count - 1, expires)
+        else:
+            self._failures.pop((user, room_id), None)

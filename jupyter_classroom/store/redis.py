@@ -4,7 +4,8 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
 
     {prefix}rooms                  ZSET  room id -> creation order (the lobby's order)
     {prefix}room:{id}              HASH  record (RoomRecord JSON), seq, floor, gen,
-                                         present, morder (counters)
+                                         present, morder (counters), bytes (the board's),
+                                         img:{member id} (an author's image bytes)
     {prefix}room:{id}:members      HASH  member id -> MemberRecord JSON
     {prefix}room:{id}:order        ZSET  member id -> order of first save
     {prefix}room:{id}:ops          ZSET  seq -> BoardOp JSON
@@ -12,9 +13,11 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
     {prefix}room:{id}:pending      LIST  seqs of ``extend`` ops not folded yet
     {prefix}room:{id}:chat         LIST  ChatMessage JSON, trimmed to the backlog
     {prefix}room:{id}:lock         STRING the room lock's holder token (PX lease)
-    {prefix}ticket:{sha256}        STRING [room id, member id] (PX ttl; the key hashes the ticket)
+    {prefix}ticket:{sha256}        STRING [room id, member id, user] (PX ttl; the key hashes
+                                         the ticket)
     {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
-    {prefix}owned:{sha256}         SET   the room ids of one owner (for max_rooms_per_user)
+    {prefix}owned:{sha256}         SET   the room ids of one owner or quota key
+                                         (for max_rooms_per_user)
 
 and each room-server process (``process_id``) that holds sockets in rooms::
 
@@ -45,7 +48,17 @@ from typing import Any, cast
 import msgspec
 from redis.asyncio import Redis
 
-from .base import BoardSlice, MemberRecord, OpMeta, RoomLimitReached, RoomRecord, Store
+from .base import (
+    BoardBudgetExceeded,
+    BoardSlice,
+    ByteBudget,
+    MemberRecord,
+    OpMeta,
+    RoomLimitReached,
+    RoomRecord,
+    Store,
+    Ticket,
+)
 
 log = logging.getLogger("jupyter_classroom")
 
@@ -111,11 +124,23 @@ return redis.call('HINCRBY', KEYS[1], 'present', 1)
 """
 
 # KEYS: room, opmeta, ops, pending
-# ARGV: op id, author, op type, the BoardOp JSON after its "seq" member (starting with ',')
-# -> -1 no room, 0 duplicate op id, else {seq, pending extends}
+# ARGV: op id, author, op type, the BoardOp JSON after its "seq" member (starting with ','),
+#       the op's size in bytes, "1" for an image, the board's byte budget and the author's
+#       image budget (0: none)
+# -> -1 no room, 0 duplicate op id, {-2, bytes} over the board's budget, {-3, bytes} over the
+#    author's image budget, else {seq, pending extends}
 _APPEND_OP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local size = tonumber(ARGV[5])
+local used = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0')
+if tonumber(ARGV[7]) > 0 and used + size > tonumber(ARGV[7]) then return {-2, used} end
+if ARGV[6] == '1' then
+  local mine = tonumber(redis.call('HGET', KEYS[1], 'img:' .. ARGV[2]) or '0')
+  if tonumber(ARGV[8]) > 0 and mine + size > tonumber(ARGV[8]) then return {-3, mine} end
+  redis.call('HINCRBY', KEYS[1], 'img:' .. ARGV[2], size)
+end
+redis.call('HINCRBY', KEYS[1], 'bytes', size)
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('ZADD', KEYS[3], seq, '{"seq":' .. seq .. ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. '\\n' .. ARGV[3] .. '\\n' .. seq)
@@ -176,6 +201,13 @@ if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) 
 return count
 """
 
+# KEYS: failure counter. One less (the window's expiry stays); gone at zero.
+_REFUND_FAILURE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 1 then return redis.call('DECR', KEYS[1]) end
+redis.call('DEL', KEYS[1])
+return 0
+"""
+
 # KEYS: lock; ARGV: token
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -189,6 +221,7 @@ return 0
 """
 
 
+_DECODE_SLICE = 2_000_000  # bytes of a board decoded between two yields to the loop
 _loads = msgspec.json.Decoder().decode  # faster than json.loads; a late join decodes the board
 
 
@@ -207,12 +240,14 @@ def _digest(*parts: str) -> str:
 def _room_to_json(room: RoomRecord) -> str:
     data = asdict(room)
     data["banned"] = sorted(room.banned)
+    data["banned_users"] = sorted(room.banned_users)
     return _dumps(data)
 
 
 def _room_from_json(raw: str) -> RoomRecord:
     data = {k: v for k, v in _loads(raw).items() if k in _ROOM_FIELDS}
     data["banned"] = set(data.get("banned") or ())
+    data["banned_users"] = set(data.get("banned_users") or ())
     return RoomRecord(**data)
 
 
@@ -298,6 +333,7 @@ class RedisStore(Store):
         self._board = script(_BOARD)
         self._append_chat = script(_APPEND_CHAT)
         self._add_failure = script(_ADD_FAILURE)
+        self._refund_failure = script(_REFUND_FAILURE)
         self._release = script(_RELEASE)
         self._renew = script(_RENEW)
 
@@ -360,7 +396,7 @@ class RedisStore(Store):
         self, room: RoomRecord, *, max_rooms: int | None = None, max_per_owner: int | None = None
     ) -> None:
         keys = self._keys(room.id)
-        owned = f"{self.prefix}owned:{_digest(room.owner)}"
+        owned = f"{self.prefix}owned:{_digest(room.quota_key or room.owner)}"
         limits = [-1 if limit is None else limit for limit in (max_rooms, max_per_owner)]
         added = await self._add_room(
             keys=[self._index, self._index_counter, *keys.data, owned],
@@ -434,18 +470,27 @@ class RedisStore(Store):
     # board
 
     async def append_op(
-        self, room_id: str, author: str, ts: str, op: dict[str, Any]
+        self,
+        room_id: str,
+        author: str,
+        ts: str,
+        op: dict[str, Any],
+        budget: ByteBudget | None = None,
     ) -> dict[str, Any] | None:
         keys = self._keys(room_id)
         rest = _dumps({"author": author, "ts": ts, "op": op})
+        b = budget or ByteBudget(size=0)
         result = await self._append_op(
             keys=[keys.room, keys.meta, keys.ops, keys.pending],
-            args=[op["id"], author, op["type"], "," + rest[1:]],
-        )
+            args=[op["id"], author, op["type"], "," + rest[1:],
+                  b.size, "1" if b.image else "0", b.board, b.author_images],
+        )  # fmt: skip
         if result == -1:
             raise KeyError(room_id)
         if result == 0:
             return None
+        if int(result[0]) < 0:
+            raise BoardBudgetExceeded("board" if int(result[0]) == -2 else "images", int(result[1]))
         seq, pending = int(result[0]), int(result[1])
         if pending > self.extend_window and room_id not in self._folding:
             # One fold per room at a time here; the drawers' other extends go on meanwhile.
@@ -522,8 +567,22 @@ class RedisStore(Store):
         )
         if result is None:
             raise KeyError(room_id)
-        seq, complete, ops = result
-        return BoardSlice(seq=int(seq), ops=[_loads(raw) for raw in ops], complete=bool(complete))
+        seq, complete, raws = result
+        # A big board decodes in slices, letting the loop serve other sockets in between.
+        ops: list[dict[str, Any]] = []
+        decoded = 0
+        for raw in raws:
+            ops.append(_loads(raw))
+            decoded += len(raw)
+            if decoded >= _DECODE_SLICE:
+                decoded = 0
+                await asyncio.sleep(0)
+        return BoardSlice(seq=int(seq), ops=ops, complete=bool(complete))
+
+    async def board_bytes(self, room_id: str, author: str | None = None) -> int:
+        field = "bytes" if author is None else f"img:{author}"
+        raw = await self.redis.hget(self._keys(room_id).room, field)
+        return int(raw or 0)
 
     async def board_size(self, room_id: str) -> int:
         keys = self._keys(room_id)
@@ -563,10 +622,11 @@ class RedisStore(Store):
         # Whoever can list the keys still cannot use a ticket: the key is its hash.
         return f"{self.prefix}ticket:{_digest(ticket)}"
 
-    async def put_ticket(self, ticket: str, room_id: str, member_id: str, ttl: float) -> None:
-        await self.redis.set(self._ticket_key(ticket), _dumps([room_id, member_id]), px=_ms(ttl))
+    async def put_ticket(self, ticket: str, issued: Ticket, ttl: float) -> None:
+        value = _dumps([issued.room_id, issued.member_id, issued.user])
+        await self.redis.set(self._ticket_key(ticket), value, px=_ms(ttl))
 
-    async def take_ticket(self, ticket: str) -> tuple[str, str] | None:
+    async def take_ticket(self, ticket: str) -> Ticket | None:
         key = self._ticket_key(ticket)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.get(key)
@@ -574,8 +634,10 @@ class RedisStore(Store):
             raw, _ = await pipe.execute()
         if raw is None:
             return None
-        room_id, member_id = _loads(raw)
-        return str(room_id), str(member_id)
+        entry = [str(part) for part in _loads(raw)]
+        if len(entry) != 3:
+            return None  # written by a version whose tickets named no user: redeem none
+        return Ticket(room_id=entry[0], member_id=entry[1], user=entry[2])
 
     def _failures_key(self, user: str, room_id: str) -> str:
         return f"{self.prefix}fail:{_digest(user, room_id)}"
@@ -591,6 +653,9 @@ class RedisStore(Store):
 
     async def reset_join_failures(self, user: str, room_id: str) -> None:
         await self.redis.delete(self._failures_key(user, room_id))
+
+    async def refund_join_failure(self, user: str, room_id: str) -> None:
+        await self._refund_failure(keys=[self._failures_key(user, room_id)])
 
     # ---------------------------------------------------------------------------------------
     # processes and their sockets

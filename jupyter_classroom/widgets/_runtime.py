@@ -67,7 +67,7 @@ def submit(
     on_error: Callable[[BaseException], None] | None = None,
 ) -> Future[Any]:
     """Run ``coro`` on the client's loop without waiting; callbacks run on that thread."""
-    future = client._loop.submit(coro)
+    future = client.submit(coro)
 
     def done(f: Future[Any]) -> None:
         error = f.exception()
@@ -92,7 +92,7 @@ class ClientListeners:
 
     def remove(self) -> None:
         for event, listener in self.pairs:
-            self.client.connection.off(event, listener)
+            self.client.off(event, listener)
 
 
 class KernelActivity:

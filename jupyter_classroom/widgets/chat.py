@@ -1,4 +1,11 @@
-"""The chat panel: history with names, colours and times; room and direct messages."""
+"""The chat panel: history with names, colours and times; room and direct messages.
+
+``Chat(client, room_id)`` is, where the JupyterLab extension is installed, the browser's chat
+(:class:`BrowserChat`: the view sends and receives on the page's own socket, so chat works
+while a cell runs) and elsewhere the kernel-drawn one (:class:`KernelChat`). ``mode=`` or
+``$JUPYTER_CLASSROOM_BOARD`` ("browser" / "kernel") overrides the choice, as for the board.
+Both keep the Python API: :meth:`Chat.post`, :attr:`Chat.messages`, :attr:`Chat.members`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from ipywidgets import HTML, Button, Dropdown, HBox, Layout, Text, VBox
 from ..client import Client
 from ..protocol import Event
 from ._runtime import ClientListeners, describe, submit
+from .frontend import board_mode
 
 SHOWN = 200  # messages kept on screen
 EVERYONE = ""
@@ -20,9 +28,76 @@ def _time(ts: str) -> str:
 
 
 class Chat(VBox):
+    """The room's chat. ``Chat(client, room_id)`` picks the browser or the kernel-drawn one."""
+
+    mode = "kernel"
+
+    def __new__(cls, client: Client, room_id: str, *, mode: str | None = None, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if cls is Chat:
+            cls = BrowserChat if board_mode(mode) == "browser" else KernelChat
+        return super().__new__(cls)
+
     def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+        kwargs.pop("mode", None)
         self.client = client
         self.room_id = room_id
+        self.status = HTML()
+        super().__init__(**kwargs)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat this member sees (public and its direct messages), oldest first."""
+        room = self.client.connection.rooms.get(self.room_id)
+        return list(room.chat) if room else []
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        """Who is in the room now."""
+        room = self.client.connection.rooms.get(self.room_id)
+        return list(room.members.values()) if room else []
+
+    def post(self, text: str | None = None, to: str | None = None) -> None:
+        """Send ``text`` to the room, or to the member ``to`` only (without waiting)."""
+        if text is None or not text.strip():
+            return
+        self._send_text(text, to)
+
+    def _send_text(self, text: str, to: str | None) -> None:
+        self.status.value = ""
+
+        def refused(error: BaseException) -> None:
+            self.status.value = html.escape(describe(error))
+            self._refused(text)
+
+        submit(self.client, self.client.connection.say(self.room_id, text, to), on_error=refused)
+
+    def _refused(self, text: str) -> None:
+        """A message was refused: give the person their text back where there is a text box."""
+
+
+class BrowserChat(Chat):
+    """The chat drawn and sent by the JupyterLab extension, on the page's socket."""
+
+    mode = "browser"
+
+    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+        from .page_views import ChatPanel
+
+        super().__init__(client, room_id, **kwargs)
+        self.panel = ChatPanel(client, room_id, layout=Layout(width="100%"))
+        self.children = [self.panel, self.status]
+        self.add_class("jc-chat-box")
+
+    def close(self) -> None:
+        self.panel.close()
+        super().close()
+
+
+class KernelChat(Chat):
+    """The fallback where the extension is not there: the kernel draws the chat."""
+
+    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+        super().__init__(client, room_id, **kwargs)
         self.history = HTML(
             layout=Layout(height="220px", overflow_y="auto", border="1px solid #ddd", padding="4px")
         )
@@ -33,7 +108,6 @@ class Chat(VBox):
         self.send_button = Button(
             description="Send", icon="paper-plane", layout=Layout(width="80px")
         )
-        self.status = HTML()
         self.send_button.on_click(lambda _: self.post())
         self.text.on_msg(self._on_text_msg)  # Enter sends too
         self._lines: list[str] = []
@@ -48,9 +122,7 @@ class Chat(VBox):
             (Event.ROOM_MEMBER_LEFT, self._on_members),
             ("resync", self._on_members),
         )
-        super().__init__(
-            [self.history, HBox([self.to, self.text, self.send_button]), self.status], **kwargs
-        )
+        self.children = [self.history, HBox([self.to, self.text, self.send_button]), self.status]
         self.add_class("jc-chat")
         self._render()
         self._on_members({"room_id": room_id})
@@ -112,15 +184,10 @@ class Chat(VBox):
             return
         recipient = to if to is not None else (self.to.value or None)
         self.text.value = ""
-        self.status.value = ""
+        self._send_text(text, recipient)
 
-        def refused(error: BaseException) -> None:
-            self.status.value = html.escape(describe(error))
-            self.text.value = text
-
-        submit(
-            self.client, self.client.connection.say(self.room_id, text, recipient), on_error=refused
-        )
+    def _refused(self, text: str) -> None:
+        self.text.value = text
 
     def close(self) -> None:
         self._listeners.remove()

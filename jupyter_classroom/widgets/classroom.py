@@ -1,4 +1,10 @@
-"""``Classroom``: one room's whiteboard, chat, participants and video in one widget."""
+"""``Classroom``: one room's whiteboard, chat, participants and video in one widget.
+
+Where the JupyterLab extension is installed (``mode="browser"``) the board, chat,
+participants and video are browser views sharing the page's one classroom socket, so none of
+them waits for the kernel; elsewhere (``mode="kernel"``) the kernel draws board, chat and
+participants. ``mode=`` or ``$JUPYTER_CLASSROOM_BOARD`` overrides the choice.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from ..client import Client
 from ..protocol import Event
 from ._runtime import ClientListeners
 from .chat import Chat
+from .frontend import board_mode
 from .participants import Participants
 from .video import Video, labextension_installed
 from .whiteboard import Whiteboard
@@ -19,14 +26,17 @@ from .whiteboard import Whiteboard
 class Classroom(VBox):
     """A room as a person sees it. Make one with :meth:`create` or :meth:`join`."""
 
-    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, client: Client, room_id: str, *, mode: str | None = None, **kwargs: Any
+    ) -> None:
         self.client = client
         self.room_id = room_id
+        self.mode = board_mode(mode)
         self.header = HTML()
-        self.board = Whiteboard(client, room_id)
-        self.chat = Chat(client, room_id, layout=Layout(flex="2"))
+        self.board = Whiteboard(client, room_id, mode=self.mode)
+        self.chat = Chat(client, room_id, mode=self.mode, layout=Layout(flex="2"))
         self.participants = Participants(
-            client, room_id, layout=Layout(flex="1", min_width="220px")
+            client, room_id, mode=self.mode, layout=Layout(flex="1", min_width="220px")
         )
         self.video: Video | HTML
         if labextension_installed():
@@ -55,11 +65,12 @@ class Classroom(VBox):
         name: str | None = None,
         listed: bool = True,
         client: Client | None = None,
+        mode: str | None = None,
     ) -> Classroom:
         """Open a new room (you are its host) and show it."""
         client = client or Client(name=name)
         room = client.create_room(title, password, listed=listed)
-        return cls(client, room.id)
+        return cls(client, room.id, mode=mode)
 
     @classmethod
     def join(
@@ -69,11 +80,12 @@ class Classroom(VBox):
         *,
         name: str | None = None,
         client: Client | None = None,
+        mode: str | None = None,
     ) -> Classroom:
         """Enter an existing room and show it."""
         client = client or Client(name=name)
         room = client.join(room_id, password)
-        return cls(client, room.id)
+        return cls(client, room.id, mode=mode)
 
     def _update_header(self, data: dict[str, Any] | None = None) -> None:
         room = self.client.connection.rooms.get(self.room_id)

@@ -13,6 +13,14 @@ from ._runtime import describe, submit
 from .classroom import Classroom
 
 
+def sentence(text: str) -> str:
+    """``text`` as a sentence: capital first letter, final full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
 class Lobby(VBox):
     """Pick a room (asking for its password only if it has one), or open a new one."""
 
@@ -42,20 +50,28 @@ class Lobby(VBox):
         self.cancel_button.on_click(lambda _: self._hide_dialog())
         self._pending_room: str | None = None
         self.room_slot = VBox()
+        self.create_form = HBox([self.title, self.new_password, self.listed, self.create_button])
+        self.create_form.add_class("jc-lobby-create")
         self.client.on(Event.ROOM_LIST_CHANGED, lambda data: self._show_rooms(data["rooms"]))
         super().__init__(
             [
                 HTML("<h3 style='margin:4px 0'>Classrooms</h3>"),
                 self.room_list,
                 self.join_dialog,
-                HBox([self.title, self.new_password, self.listed, self.create_button]),
+                self.create_form,
                 self.message,
                 self.room_slot,
             ],
             **kwargs,
         )
         self.add_class("jc-lobby")
-        self._show_rooms(self.client.list_rooms())
+        rooms = self.client.list_rooms()
+        # The server says whether this user may create rooms (room:list's can_create): no
+        # "Create room" for those who may only join.
+        self.may_create = self.client.connection.can_create is not False
+        if not self.may_create:
+            self.create_form.layout.display = "none"
+        self._show_rooms(rooms)
 
     # ---------------------------------------------------------------------------------------
 
@@ -78,7 +94,14 @@ class Lobby(VBox):
             row = HBox([label, button])
             row.add_class("jc-lobby-room")
             rows.append(row)
-        self.room_list.children = rows or [HTML("<i>No rooms yet. Create one below.</i>")]
+        if rows:
+            self.room_list.children = rows
+        elif self.may_create:
+            self.room_list.children = [HTML("<i>No rooms yet. Create one below.</i>")]
+        else:
+            self.room_list.children = [
+                HTML("<i>No rooms yet. Your instructor's room will show up here.</i>")
+            ]
 
     def _hide_dialog(self) -> None:
         self._pending_room = None
@@ -127,8 +150,10 @@ class Lobby(VBox):
                 title, self.new_password.value or None, listed=self.listed.value
             )
         except ClassroomError as error:
+            # a refusal says why in the server's own words (who may create, which limit)
+            reason = describe(error) if error.code != "forbidden" else sentence(error.message)
             self.message.value = (
-                f'<span class="jc-error" style="color:#b00">{html.escape(describe(error))}</span>'
+                f'<span class="jc-error" style="color:#b00">{html.escape(reason)}</span>'
             )
             return None
         self.title.value = self.new_password.value = ""

@@ -7,23 +7,15 @@ so a busy kernel never delays signaling.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ipywidgets import DOMWidget
 from traitlets import Unicode
 
-from .._version import __version__
 from ..client import Client
-from ..protocol import Event
-from ._runtime import describe, submit
+from .frontend import MODULE, MODULE_VERSION, labextension_installed, serve_tickets
 
-MODULE = "jupyter-classroom"
-MODULE_VERSION = f"^{__version__}"
-
-
-def labextension_installed() -> bool:
-    return (Path(__file__).parent.parent / "labextension" / "package.json").exists()
+__all__ = ["Video", "labextension_installed"]
 
 
 class Video(DOMWidget):
@@ -47,16 +39,4 @@ class Video(DOMWidget):
             **kwargs,
         )
         self.client = client
-        self.on_msg(self._on_view_message)
-
-    def _on_view_message(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
-        if content.get("type") != "ticket_request":
-            return
-        # Echo the view's request id: several views of one widget tell their replies apart.
-        reply = {"request_id": content["request_id"]} if "request_id" in content else {}
-        submit(
-            self.client,
-            self.client.connection.request(Event.ROOM_TICKET, {"room_id": self.room_id}),
-            on_done=lambda ack: self.send({"type": "ticket", "ticket": ack["ticket"], **reply}),
-            on_error=lambda e: self.send({"type": "ticket_error", "message": describe(e), **reply}),
-        )
+        serve_tickets(self, client, room_id)

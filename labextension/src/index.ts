@@ -9,7 +9,7 @@ import { MODULE_NAME, MODULE_VERSION } from './version';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-classroom:plugin',
-  description: 'Video (WebRTC) view for jupyter_classroom widgets.',
+  description: 'Whiteboard, chat, participants and video views for jupyter_classroom widgets.',
   requires: [IJupyterWidgetRegistry],
   autoStart: true,
   activate: (_app: JupyterFrontEnd, registry: IJupyterWidgetRegistry): void => {
@@ -18,8 +18,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       version: MODULE_VERSION,
       // Loaded on first use: socket.io and WebRTC code stay out of startup.
       exports: async () => {
-        const { VideoModel, VideoView } = await import('./video');
-        return { VideoModel, VideoView };
+        const [
+          { VideoModel, VideoView },
+          { BoardCanvasModel, BoardCanvasView },
+          { ChatModel, ChatView },
+          { ParticipantsModel, ParticipantsView }
+        ] = await Promise.all([
+          import('./video'),
+          import('./board/view'),
+          import('./chat/view'),
+          import('./participants/view')
+        ]);
+        return {
+          VideoModel,
+          VideoView,
+          BoardCanvasModel,
+          BoardCanvasView,
+          ChatModel,
+          ChatView,
+          ParticipantsModel,
+          ParticipantsView
+        };
       }
     });
   }

@@ -1,17 +1,18 @@
 /**
  * The `Video` widget: model and view.
  *
- * The view gets a one-time ticket from the kernel's room client over the
- * widget's comm, then opens its own socket.io connection and `room:attach`es
- * with it, acting as the same member as the kernel. Signaling therefore never
+ * The view runs on the page's one classroom socket (page/session.ts), which is attached to
+ * the kernel's membership with a one-time ticket the kernel hands over the widget's comm; the
+ * board, chat and participants views of the page share that socket. Signaling therefore never
  * waits on a busy kernel. Media flows peer to peer (a full mesh, see mesh.ts).
  */
 import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
-import { PageConfig } from '@jupyterlab/coreutils';
-import { io, Socket } from 'socket.io-client';
 
+import { KernelTickets } from './kernel-ticket';
 import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
 import { SignalData } from './negotiation';
+import { isRefusal, refusalMessage } from './page/connect';
+import { AttachAck, LinkState, pageSession, RequestError, RoomLink } from './page/session';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
 /** A room member as in protocol.md. */
@@ -21,21 +22,6 @@ export interface Member {
   color?: string;
   role?: string;
 }
-
-interface AttachAck {
-  ok: boolean;
-  room?: { id: string; title?: string };
-  you?: Member;
-  members?: Member[];
-  rtc?: { ice_servers?: RTCIceServer[]; max_publishers?: number };
-  error?: { code: string; message: string };
-}
-
-type TicketReply =
-  | { type: 'ticket'; ticket: string; request_id?: string }
-  | { type: 'ticket_error'; message: string; request_id?: string };
-
-const TICKET_TIMEOUT_MS = 15000;
 
 /** Statuses that describe the media situation rather than a transition. */
 const STEADY_CODES = new Set([
@@ -132,8 +118,9 @@ export class VideoView extends DOMWidgetView {
     }
     activeViews.set(this.model, this);
 
-    this._onCustomMsg = this._onCustomMsg.bind(this);
-    this.model.on('msg:custom', this._onCustomMsg);
+    this._tickets = new KernelTickets(this);
+    this._tickets.onSlow = () =>
+      this._setStatus('waiting-kernel', 'Waiting for the kernel to answer (is a cell running?)…');
     // The kernel usually sets the three traits together: restart once.
     this.listenTo(this.model, 'change:room_id change:member_id change:socket_path', () => {
       clearTimeout(this._restartTimer);
@@ -145,7 +132,7 @@ export class VideoView extends DOMWidgetView {
   remove(): void {
     this._disposed = true;
     clearTimeout(this._restartTimer);
-    this.model.off('msg:custom', this._onCustomMsg);
+    this._tickets?.dispose();
     if (activeViews.get(this.model) === this) {
       activeViews.delete(this.model);
     }
@@ -160,129 +147,113 @@ export class VideoView extends DOMWidgetView {
   private _restart(): void {
     this._stopSession();
     const roomId = this.model.get('room_id') as string;
+    const memberId = this.model.get('member_id') as string;
     const socketPath = this.model.get('socket_path') as string;
     if (!roomId || !socketPath) {
       this._setStatus('idle', 'Not in a room yet.');
       return;
     }
     this._generation++;
-    this._connect(socketPath, this._generation);
+    this._connect(socketPath, roomId, memberId, this._generation);
   }
 
-  private _connect(socketPath: string, generation: number): void {
-    const token = PageConfig.getToken();
-    const socket = io(window.location.origin, {
-      path: socketPath,
-      transports: ['websocket'],
-      ...(token ? { query: { token } } : {}),
-      reconnection: true,
-      reconnectionDelayMax: 10000
-    });
-    this._socket = socket;
-    this._setStatus('connecting', 'Connecting to the classroom…');
-
-    socket.on('connect', () => {
-      // Every (re)connection is a new socket: attach it with a fresh ticket.
-      void this._attach(socket, generation);
-    });
-    socket.on('disconnect', reason => {
-      this.el.dataset.attached = 'false';
-      if (this._isCurrent(socket, generation)) {
-        if (reason === 'io server disconnect') {
-          // The server dropped us on purpose; try again as a new socket.
-          setTimeout(() => this._isCurrent(socket, generation) && socket.connect(), 2000);
-        }
-        this._setStatus('reconnecting', 'Connection to the classroom lost; reconnecting…');
-      }
-    });
-    socket.on('connect_error', err => {
-      if (this._isCurrent(socket, generation)) {
-        this._setStatus('error', `Cannot reach the classroom server: ${describeError(err)}`);
-      }
-    });
-    socket.on('room:member_joined', (ev: { room_id: string; member: Member }) => {
-      if (this._inRoom(ev.room_id) && this._mesh) {
-        this._mesh.addMember(ev.member);
-      }
-    });
-    socket.on('room:member_left', (ev: { room_id: string; member_id: string; reason: string }) => {
-      if (!this._inRoom(ev.room_id)) {
-        return;
-      }
-      if (ev.member_id === this._localId) {
-        this._endSession(
-          ev.reason === 'kicked'
-            ? 'You were removed from the room.'
-            : ev.reason === 'disconnected'
-              ? "Your kernel's room connection ended; run the cell again to rejoin."
-              : 'You left the room.'
+  /** Joins the page's one classroom socket (page/session.ts), attached to the kernel's member. */
+  private _connect(socketPath: string, roomId: string, memberId: string, generation: number): void {
+    const session = pageSession(socketPath);
+    const link = session.link(roomId, memberId, () =>
+      this._tickets.ask(() => this._isCurrent(link, generation) && session.socket.connected)
+    );
+    this._link = link;
+    const onConnectError = (err: unknown): void => {
+      if (this._isCurrent(link, generation)) {
+        // A refusal is the server's sentence (what to do); anything else is the network.
+        const message = refusalMessage(err);
+        this._setStatus(
+          'error',
+          isRefusal(err)
+            ? `The classroom server did not let this page in: ${message}`
+            : `Cannot reach the classroom server (${message}); trying again…`
         );
-        return;
       }
-      this._mesh?.removeMember(ev.member_id);
-    });
-    socket.on('room:closed', (ev: { room_id: string; reason?: string }) => {
-      if (this._inRoom(ev.room_id)) {
-        this._endSession('The room was closed.');
-      }
-    });
-    socket.on('rtc:media', (ev: { room_id: string; from: string; audio: boolean; video: boolean }) => {
-      if (this._inRoom(ev.room_id) && typeof ev.from === 'string') {
-        this._remoteMedia.set(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
-        this._showRemoteMedia(ev.from);
-      }
-    });
-    socket.on('rtc:signal', (ev: { room_id: string; from: string; data: SignalData }) => {
-      if (this._inRoom(ev.room_id) && this._mesh && ev.data && typeof ev.data.type === 'string') {
-        void this._mesh.handleSignal(ev.from, ev.data);
-      }
-    });
+    };
+    session.socket.on('connect_error', onConnectError);
+    this._off.push(
+      () => session.socket.off('connect_error', onConnectError),
+      link.state.changed.connect(state => this._linkState(link, generation, state)),
+      link.onAttached.connect(ack => this._isCurrent(link, generation) && this._attached(link, ack)),
+      link.on('room:member_joined', (ev: { member: Member }) => {
+        this._mesh?.addMember(ev.member);
+      }),
+      link.on('room:member_left', (ev: { member_id: string; reason: string }) => {
+        if (ev.member_id === this._localId) {
+          this._endSession(
+            ev.reason === 'kicked'
+              ? 'You were removed from the room.'
+              : ev.reason === 'disconnected'
+                ? "Your kernel's room connection ended; run the cell again to rejoin."
+                : 'You left the room.'
+          );
+          return;
+        }
+        this._mesh?.removeMember(ev.member_id);
+      }),
+      link.on('rtc:media', (ev: { from: string; audio: boolean; video: boolean }) => {
+        if (typeof ev.from === 'string') {
+          this._remoteMedia.set(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
+          this._showRemoteMedia(ev.from);
+        }
+      }),
+      link.on('rtc:signal', (ev: { from: string; data: SignalData }) => {
+        if (this._mesh && ev.data && typeof ev.data.type === 'string') {
+          void this._mesh.handleSignal(ev.from, ev.data);
+        }
+      })
+    );
+    if (link.attached) {
+      this._attached(link, link.attached); // another view of this room attached it already
+    } else {
+      this._linkState(link, generation, link.state.value);
+    }
   }
 
-  private async _attach(socket: Socket, generation: number): Promise<void> {
-    this._setStatus('attaching', 'Joining the video…');
-    let ack: AttachAck | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let ticket: string;
-      try {
-        ticket = await this._requestTicket(() => this._isCurrent(socket, generation) && socket.connected);
-      } catch (err) {
-        if (this._isCurrent(socket, generation) && socket.connected) {
-          this._setStatus('error', `Could not get a video ticket: ${describeError(err)}`);
-        }
-        return;
-      }
-      if (!this._isCurrent(socket, generation) || !socket.connected) {
-        return;
-      }
-      try {
-        ack = (await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('room:attach', { ticket })) as AttachAck;
-      } catch (err) {
-        ack = { ok: false, error: { code: 'timeout', message: describeError(err) } };
-      }
-      if (!this._isCurrent(socket, generation)) {
-        return;
-      }
-      if (ack?.ok) {
-        break;
-      }
-      const code = ack?.error?.code ?? '';
-      // A ticket can be consumed by a concurrent request or expire: retry.
-      if (!['unauthorized', 'not_found', 'timeout', 'internal', 'rate_limited'].includes(code)) {
-        break;
-      }
-      await new Promise(resolve => setTimeout(resolve, 500 * (attempt + 1)));
+  private _linkState(link: RoomLink, generation: number, state: LinkState): void {
+    if (!this._isCurrent(link, generation)) {
+      return;
     }
-    if (!ack?.ok || !ack.you || !ack.room) {
-      const message = ack?.error?.message ?? 'unexpected reply';
-      this._setStatus('error', `Could not join the video: ${message}`);
+    if (state === 'ended') {
+      if (!this._localId) {
+        // never attached: the attach itself was refused (say, the member was kicked meanwhile)
+        const message = link.message || 'Could not join the room.';
+        this._stopSession();
+        this._setStatus('error', message);
+      } else if (this._statusCode !== 'ended') {
+        this._endSession(link.message || 'You left the room.');
+      }
+      return;
+    }
+    if (state === 'attached') {
+      return; // onAttached follows
+    }
+    this.el.dataset.attached = 'false';
+    if (state === 'attaching') {
+      this._setStatus(this._mesh ? 'reconnecting' : 'attaching', this._mesh ? 'Reconnecting…' : 'Joining the video…');
+    } else if (link.session.state.value !== 'connected') {
+      this._setStatus('reconnecting', 'Connection to the classroom lost; reconnecting…');
+    } else {
+      this._setStatus('error', `Could not join the video: ${link.message}`);
+    }
+  }
+
+  private _attached(link: RoomLink, ack: AttachAck): void {
+    if (!ack.you || !ack.room) {
+      this._setStatus('error', 'Could not join the video: unexpected reply');
       return;
     }
     this.el.dataset.attached = 'true';
-    this._onAttached(socket, ack as Required<Pick<AttachAck, 'room' | 'you'>> & AttachAck);
+    this._onAttached(link, ack as AttachAck & { room: { id: string }; you: Member });
   }
 
-  private _onAttached(socket: Socket, ack: AttachAck & { room: { id: string }; you: Member }): void {
+  private _onAttached(link: RoomLink, ack: AttachAck & { room: { id: string }; you: Member }): void {
     const roomId = ack.room.id;
     const members = ack.members ?? [];
     const iceServers = ack.rtc?.ice_servers ?? [];
@@ -305,17 +276,17 @@ export class VideoView extends DOMWidgetView {
     this._localEl.dataset.memberId = ack.you.id;
 
     const send = (to: string, data: SignalData): Promise<void> | undefined => {
-      if (!socket.connected) {
+      if (!link.session.socket.connected) {
         return;
       }
-      return socket
-        .timeout(ACK_TIMEOUT_MS)
-        .emitWithAck('rtc:signal', { room_id: roomId, to, data })
-        .then((res: { ok?: boolean; error?: { message?: string } } | undefined) => {
-          if (res && res.ok === false) {
-            console.warn('jupyter-classroom: rtc:signal refused', res.error);
+      return link.request('rtc:signal', { room_id: roomId, to, data }, ACK_TIMEOUT_MS).then(
+        () => undefined,
+        err => {
+          if (err instanceof RequestError && err.code !== 'disconnected' && err.code !== 'timeout') {
+            console.warn('jupyter-classroom: rtc:signal refused', err.message);
           }
-        });
+        }
+      );
     };
     const mesh = new Mesh({
       localId: ack.you.id,
@@ -372,22 +343,19 @@ export class VideoView extends DOMWidgetView {
     }
   }
 
-  /** Closes peer connections and the socket, keeps the local camera. */
+  /** Closes peer connections and leaves the page socket (shared: it stays), keeps the camera. */
   private _stopSession(): void {
     this._generation++;
-    for (const cancel of Array.from(this._ticketCancels)) {
-      cancel();
-    }
+    this._tickets?.cancelAll();
+    this._off.forEach(off => off());
+    this._off = [];
     this._mesh?.dispose();
     this._mesh = null;
     this._clearRemoteTiles();
     this._remoteMedia.clear();
     this._announcedMedia = '';
-    if (this._socket) {
-      this._socket.removeAllListeners();
-      this._socket.disconnect();
-      this._socket = null;
-    }
+    this._link?.release();
+    this._link = null;
     this._roomId = '';
     this._localId = '';
     if (this.el) {
@@ -401,73 +369,8 @@ export class VideoView extends DOMWidgetView {
     this._setStatus('ended', message);
   }
 
-  private _inRoom(roomId: string): boolean {
-    return !!this._roomId && roomId === this._roomId;
-  }
-
-  private _isCurrent(socket: Socket, generation: number): boolean {
-    return !this._disposed && this._socket === socket && this._generation === generation;
-  }
-
-  // --- ticket over the comm ----------------------------------------------
-
-  /**
-   * Asks the kernel for a ticket. Comm messages wait while a cell runs, so a
-   * slow answer is not an error: the request is repeated until the kernel
-   * answers or this connection is replaced.
-   */
-  private _requestTicket(stillWanted: () => boolean): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const ids: string[] = [];
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        ids.forEach(id => this._ticketWaiters.delete(id));
-        this._ticketCancels.delete(cancel);
-      };
-      const cancel = (): void => {
-        finish();
-        reject(new Error('superseded'));
-      };
-      this._ticketCancels.add(cancel);
-      const waiter = (reply: TicketReply): void => {
-        finish();
-        if (reply.type === 'ticket' && reply.ticket) {
-          resolve(reply.ticket);
-        } else {
-          reject(new Error(reply.type === 'ticket_error' ? reply.message : 'bad reply'));
-        }
-      };
-      const ask = (): void => {
-        if (!stillWanted()) {
-          finish();
-          reject(new Error('superseded'));
-          return;
-        }
-        const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-        ids.push(id);
-        this._ticketWaiters.set(id, waiter);
-        this.send({ type: 'ticket_request', request_id: id });
-        timer = setTimeout(() => {
-          this._setStatus('waiting-kernel', 'Waiting for the kernel to answer (is a cell running?)…');
-          ask();
-        }, TICKET_TIMEOUT_MS);
-      };
-      ask();
-    });
-  }
-
-  private _onCustomMsg(msg: unknown): void {
-    const reply = msg as TicketReply | null;
-    if (!reply || (reply.type !== 'ticket' && reply.type !== 'ticket_error')) {
-      return;
-    }
-    // Replies echoing our request id go to that request; a kernel that does
-    // not echo ids answers the oldest pending request.
-    const waiter =
-      (reply.request_id && this._ticketWaiters.get(reply.request_id)) ||
-      (!reply.request_id ? this._ticketWaiters.values().next().value : undefined);
-    waiter?.(reply);
+  private _isCurrent(link: RoomLink, generation: number): boolean {
+    return !this._disposed && this._link === link && this._generation === generation;
   }
 
   // --- local media ----------------------------------------------------------
@@ -681,8 +584,8 @@ export class VideoView extends DOMWidgetView {
    * on, so their tiles can show it: a disabled track still flows, as silence or black.
    */
   private _announceMedia(to?: string): void {
-    const socket = this._socket;
-    if (!socket || !socket.connected || !this._roomId || !this._mesh) {
+    const link = this._link;
+    if (!link || link.state.value !== 'attached' || !this._roomId || !this._mesh) {
       return;
     }
     const audioTrack = this._localStream?.getAudioTracks()[0];
@@ -696,10 +599,7 @@ export class VideoView extends DOMWidgetView {
       this._announcedMedia = state;
     }
     const payload = { room_id: this._roomId, audio, video, ...(to === undefined ? {} : { to }) };
-    void socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck('rtc:media', payload)
-      .catch(() => undefined);
+    void link.request('rtc:media', payload, ACK_TIMEOUT_MS).catch(() => undefined);
   }
 
   private _onRemoteTrack(
@@ -805,7 +705,9 @@ export class VideoView extends DOMWidgetView {
   private _cameraBtn!: HTMLButtonElement;
   private _shareBtn!: HTMLButtonElement;
 
-  private _socket: Socket | null = null;
+  private _link: RoomLink | null = null;
+  private _tickets!: KernelTickets;
+  private _off: (() => void)[] = [];
   private _mesh: Mesh | null = null;
   private _generation = 0;
   private _restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -826,6 +728,4 @@ export class VideoView extends DOMWidgetView {
   /** The state we last told the room (`audio/video`), to send only changes. */
   private _announcedMedia = '';
   private _tiles = new Map<string, { el: HTMLDivElement; video: HTMLVideoElement; stream: MediaStream | null }>();
-  private _ticketWaiters = new Map<string, (reply: TicketReply) => void>();
-  private _ticketCancels = new Set<() => void>();
 }

@@ -13,7 +13,8 @@ import { FakePeerConnection, FakeStream } from './fake-rtc';
 const redirects: Record<string, string> = {
   '@jupyter-widgets/base': path.join(__dirname, 'stubs', 'widgets-base.js'),
   '@jupyterlab/coreutils': path.join(__dirname, 'stubs', 'coreutils.js'),
-  'socket.io-client': path.join(__dirname, 'stubs', 'socketio.js')
+  'socket.io-client': path.join(__dirname, 'stubs', 'socketio.js'),
+  ipycanvas: path.join(__dirname, 'stubs', 'ipycanvas.js')
 };
 const mod = Module as unknown as {
   _resolveFilename: (request: string, ...rest: unknown[]) => string;

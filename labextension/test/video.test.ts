@@ -8,6 +8,7 @@ import { PageConfig } from './stubs/coreutils';
 import { DOMWidgetModel } from './stubs/widgets-base';
 import { FakeSocket, sockets } from './stubs/socketio';
 import { FakePeerConnection, FakeStream, FakeTrack, sleep, waitFor } from './fake-rtc';
+import { resetPageSessions } from '../src/page/session';
 import { VideoModel, VideoView } from '../src/video';
 
 const ALICE = { id: 'm-alice', name: 'Alice', color: '#ff0000', role: 'host' };
@@ -58,7 +59,11 @@ async function start(options: {
   document.body.append(view.el);
   view.render();
   const socket = sockets[sockets.length - 1];
+  let spares = 0;
   socket.ack = (event, payload) => {
+    if (event === 'room:ticket') {
+      return { ok: true, ticket: `spare-${++spares}`, ttl: 60 };
+    }
     if (event === 'room:attach') {
       if (options.attach) {
         return options.attach(payload);
@@ -102,6 +107,9 @@ describe('VideoView', () => {
   const views: VideoView[] = [];
   beforeEach(() => {
     PageConfig.setToken('');
+    PageConfig.setBaseUrl('/user/bob/');
+    PageConfig.setOption('classroomSocketPath', '');
+    PageConfig.setOption('classroomToken', '');
     media.calls.length = 0;
     media.getUserMedia = () => Promise.resolve(cameraStream());
   });
@@ -109,6 +117,7 @@ describe('VideoView', () => {
     for (const v of views.splice(0)) {
       v.remove();
     }
+    resetPageSessions(); // a new page: its own classroom socket
   });
 
   it('renders the stable DOM hooks', async () => {
@@ -122,25 +131,65 @@ describe('VideoView', () => {
     assert.ok(q(h.el, '.jc-video-status'));
   });
 
-  it('connects with the socket path and token, attaches with the kernel ticket', async () => {
+  it("connects the page's socket with the path and token, attaches with the kernel ticket", async () => {
     PageConfig.setToken('secret');
     const h = await start({});
     views.push(h.view);
     assert.equal(h.socket.url, 'http://127.0.0.1:8888');
     assert.equal(h.socket.opts.path, '/user/bob/classroom/socket.io');
     assert.deepEqual(h.socket.opts.transports, ['websocket']);
-    assert.deepEqual(h.socket.opts.query, { token: 'secret' });
+    // the token goes in the auth payload, never in the URL
+    assert.deepEqual(h.socket.opts.auth, { batch: true, token: 'secret' });
+    assert.equal(h.socket.opts.query, undefined);
     await waitFor(() => h.el.dataset.attached === 'true', 'attached');
     const requests = h.model.sent as { type: string; request_id?: string }[];
     assert.equal(requests[0].type, 'ticket_request');
     assert.ok(requests[0].request_id);
-    assert.deepEqual(h.socket.emitted[0], { event: 'room:attach', payload: { ticket: 'ticket-1' } });
+    // the page session attaches the whole membership (board, chat, video on one socket)
+    assert.deepEqual(h.socket.emitted[0], {
+      event: 'room:attach',
+      payload: { ticket: 'ticket-1', board: true }
+    });
   });
 
-  it('omits the token query when there is none', async () => {
+  it('omits the token when there is none', async () => {
     const h = await start({});
     views.push(h.view);
     assert.equal(h.socket.opts.query, undefined);
+    assert.deepEqual(h.socket.opts.auth, { batch: true });
+  });
+
+  it('on a hub, sends the classroom token to the service, not the page token', async () => {
+    PageConfig.setToken('enters-bobs-server');
+    PageConfig.setOption('classroomSocketPath', '/user/bob/classroom/socket.io');
+    PageConfig.setOption('classroomToken', 'classroom-only');
+    const h = await start({});
+    views.push(h.view);
+    assert.deepEqual(h.socket.opts.auth, { batch: true, token: 'classroom-only' });
+  });
+
+  it("sends no token to a server that is not the page's classroom", async () => {
+    PageConfig.setToken('secret');
+    PageConfig.setOption('classroomSocketPath', '/services/classroom/classroom/socket.io');
+    const h = await start({}); // the kernel's socket_path: /user/bob/classroom/socket.io
+    views.push(h.view);
+    assert.deepEqual(h.socket.opts.auth, { batch: true });
+  });
+
+  it("shows the server's refusal as a sentence", async () => {
+    const h = await start({});
+    views.push(h.view);
+    const err = Object.assign(new Error('the hub does not know your classroom token'), {
+      data: { code: 'unauthorized', message: 'the hub does not know your classroom token' }
+    });
+    h.socket.fire('connect_error', err);
+    const status = q(h.el, '.jc-video-status')!.textContent!;
+    assert.equal(
+      status,
+      'The classroom server did not let this page in: the hub does not know your classroom token'
+    );
+    h.socket.fire('connect_error', new Error('websocket error'));
+    assert.match(q(h.el, '.jc-video-status')!.textContent!, /^Cannot reach the classroom server \(websocket error\)/);
   });
 
   it('shows a tile per remote member, publishes and offers to them', async () => {
@@ -303,7 +352,7 @@ describe('VideoView', () => {
     assert.equal(h.el.querySelectorAll('.jc-video-tile').length, 0);
     assert.equal(status(h.el).code, 'ended');
     assert.match(status(h.el).text, /closed/);
-    assert.ok(h.socket.disconnectCalls >= 1);
+    assert.equal(h.socket.disconnectCalls, 0, "the page's socket stays for the page's other views");
   });
 
   it('removes the tile of a member whose view says bye', async () => {
@@ -314,10 +363,11 @@ describe('VideoView', () => {
     await waitFor(() => q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`) === null, 'tile gone');
   });
 
-  it('re-requests a ticket and re-attaches after a reconnect', async () => {
+  it("re-attaches after a reconnect with the page socket's spare ticket, not the kernel", async () => {
     const h = await start({});
     views.push(h.view);
     await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    await waitFor(() => h.socket.emitted.some(e => e.event === 'room:ticket'), 'spare ticket');
     h.socket.serverDisconnect();
     assert.equal(status(h.el).code, 'reconnecting');
     assert.equal(h.el.dataset.attached, 'false');
@@ -327,7 +377,10 @@ describe('VideoView', () => {
       'second attach'
     );
     const attaches = h.socket.emitted.filter(e => e.event === 'room:attach');
-    assert.notEqual(attaches[0].payload.ticket, attaches[1].payload.ticket);
+    assert.equal(attaches[0].payload.ticket, 'ticket-1');
+    assert.equal(attaches[1].payload.ticket, 'spare-1');
+    const asked = (h.model.sent as { type: string }[]).filter(m => m.type === 'ticket_request');
+    assert.equal(asked.length, 1, 'the kernel was asked once');
     await waitFor(() => status(h.el).code === 'publishing', 'status restored');
     assert.equal(h.el.dataset.attached, 'true');
     assert.equal(h.el.querySelectorAll('.jc-video-tile').length, 1, 'no duplicate tiles');
@@ -374,7 +427,7 @@ describe('VideoView', () => {
     const h = await start({});
     await waitFor(() => status(h.el).code === 'publishing', 'publishing');
     h.view.remove();
-    assert.ok(h.socket.disconnectCalls >= 1);
+    assert.equal(h.socket.disconnectCalls, 0, "the page's socket stays for the page's other views");
     assert.ok(h.socket.signals().some(s => s.type === 'bye' && s.to === ALICE.id));
     assert.equal(h.model.listenerCount('msg:custom'), 0);
   });

@@ -15,7 +15,7 @@ from typing import Any
 from .lab import Lab
 
 RUN_TIMEOUT_MS = 90_000  # a cell that starts a kernel, connects and renders widgets
-BOARD_CANVAS = ".jc-whiteboard canvas"
+BOARD_CANVAS = ".jc-whiteboard canvas:first-of-type"  # the ink layer of the browser board
 
 # Counts pixels within ``r`` of (x, y) whose colour is within ``tol`` of ``rgb`` (opaque).
 COUNT_INK_JS = """

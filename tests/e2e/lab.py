@@ -67,8 +67,9 @@ def _answers(url: str, token: str) -> bool:
         return False
 
 
-def start_lab(workdir: Path, log_path: Path) -> Lab:
-    """Start JupyterLab on a copy of notebooks/ and wait until it answers."""
+def start_lab(workdir: Path, log_path: Path, jupyter: Path | None = None) -> Lab:
+    """Start JupyterLab on a copy of notebooks/ and wait until it answers (``jupyter``: the
+    command of another environment, such as a clean venv with the built wheel)."""
     root_dir = workdir / "notebooks"
     shutil.copytree(
         NOTEBOOKS, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.png")
@@ -84,13 +85,25 @@ def start_lab(workdir: Path, log_path: Path) -> Lab:
         "JUPYTERLAB_WORKSPACES_DIR": str(workdir / "lab-workspaces"),
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
     }
+    extra: list[str] = []
+    if jupyter is None:
+        # This tree's venv: serve the extension as built from this tree (labextension/ ->
+        # jupyter_classroom/labextension), ahead of the copy the editable install put in
+        # share/jupyter/labextensions when it was made. Another environment serves its own.
+        extensions = workdir / "labextensions"
+        extensions.mkdir(exist_ok=True)
+        (extensions / "jupyter-classroom").symlink_to(ROOT / "jupyter_classroom" / "labextension")
+        # Notebook 7 (same server, /tree and /notebooks) lists extensions on its own path.
+        extra += [f"--{app}.extra_labextensions_path={extensions}"
+                  for app in ("LabApp", "JupyterNotebookApp")]  # fmt: skip
+        jupyter = Path(sys.executable).parent / "jupyter"
     port, token = free_port(), secrets.token_hex(24)
-    jupyter = Path(sys.executable).parent / "jupyter"
     command = [
         str(jupyter), "lab", "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}",
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        *extra,
     ]  # fmt: skip
     log = log_path.open("wb")
     process = subprocess.Popen(

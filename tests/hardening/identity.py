@@ -7,7 +7,7 @@ from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 
-USERS = {"admin", "host", "member", "outsider"}
+USERS = {"admin", "host", "member", "outsider"} | {f"student{n}" for n in range(40)}
 
 
 def token_of(user: str) -> str:

@@ -22,6 +22,25 @@ export class FakeSocket {
     return this;
   }
 
+  off(event: string, cb: Callback): this {
+    this._handlers.set(event, (this._handlers.get(event) ?? []).filter(h => h !== cb));
+    return this;
+  }
+
+  private _any: Callback[] = [];
+  /** Every emit without ack (board:cursor...), in order. */
+  sent: { event: string; payload: any }[] = [];
+
+  onAny(cb: Callback): this {
+    this._any.push(cb);
+    return this;
+  }
+
+  emit(event: string, payload: any): this {
+    this.sent.push({ event, payload });
+    return this;
+  }
+
   removeAllListeners(): this {
     this._handlers.clear();
     return this;
@@ -61,6 +80,11 @@ export class FakeSocket {
   fire(event: string, ...args: unknown[]): void {
     for (const cb of [...(this._handlers.get(event) ?? [])]) {
       cb(...args);
+    }
+    if (!['connect', 'disconnect', 'connect_error'].includes(event)) {
+      for (const cb of [...this._any]) {
+        cb(event, ...args);
+      }
     }
   }
 

@@ -1,0 +1,211 @@
+"""What one person may take of the server: rates, bytes, sockets, whatever number of sockets
+they spread it over.
+
+Limits that count per socket are no limits against someone who opens fifty sockets. These
+count per *limit key*, which stands for a person:
+
+- a user that the identity provider names (a JupyterHub user, a named user of a multi-user
+  provider) is one key, all of their sockets, kernels and pages together;
+- the server's owner (``kernel_user``: every socket of a single-user server authenticated by
+  Jupyter's token, and every kernel) is one key *per client* (``auth.client_id``, else the
+  chosen name). On a single-user server the whole class is the owner, so a per-user key
+  would let one student's flood throttle everyone.
+
+The buckets live in this process: with several room-server processes (Redis), a person whose
+sockets land on two processes gets the rates of each (documented in docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import socketio
+
+from ..protocol import ErrorCode, ProtocolError
+from .jsoncodec import Encoded, encode_args
+from .ratelimit import KeyedBuckets
+
+log = logging.getLogger("jupyter_classroom")
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Per-person limits (``ClassroomApp`` traits of the same names)."""
+
+    max_sockets_per_user: int = 20
+    media_per_second: float = 5.0  # rtc:media; bursts of 20
+    signals_per_second: float = 50.0  # rtc:signal; bursts of 200 (a mesh's negotiations)
+    joins_per_second: float = 2.0  # room:join, room:leave, room:create; bursts of 15x
+    bytes_per_second: float = 512 * 1024  # board ops, chat and signals together
+    bytes_burst: float = 4 * 1024 * 1024
+    max_send_buffer: int = 4 * 1024 * 1024  # see ClassroomApp.max_send_buffer
+    max_board_bytes: int = 20 * 1024 * 1024  # a user's sockets hold at most 2x this unsent
+
+
+def limit_key(user: str, client_key: str, owner: str) -> str:
+    """The person a socket counts for (see the module docstring)."""
+    return f"{user}\0{client_key}" if user == owner else user
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes of ``value`` as JSON, what relaying it costs."""
+    return len(_encode(value))
+
+
+class PersonLimits:
+    """Token buckets per limit key, and the sockets each key holds.
+
+    ``ops_per_second`` (bursts of twice as many) and ``chats_per_second`` (bursts of four
+    times as many) are ``ClassroomApp`` traits of old, now counted per person."""
+
+    def __init__(self, quotas: Quotas, ops_per_second: float, chats_per_second: float) -> None:
+        self.quotas = q = quotas
+        self.ops = KeyedBuckets(ops_per_second, 2 * ops_per_second)
+        self.chats = KeyedBuckets(chats_per_second, 4 * chats_per_second)
+        self.media = KeyedBuckets(q.media_per_second, 20)
+        self.signals = KeyedBuckets(q.signals_per_second, 4 * q.signals_per_second)
+        self.joins = KeyedBuckets(q.joins_per_second, 15 * q.joins_per_second)
+        self.bytes = KeyedBuckets(q.bytes_per_second, q.bytes_burst)
+        self.sockets: dict[str, set[str]] = {}  # limit key -> its sockets here
+        self._join_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
+
+    @asynccontextmanager
+    async def joining(self, key: str) -> AsyncIterator[None]:
+        """One join at a time per person, so that :meth:`check_backlog` sees the acks of the
+        person's earlier joins: the ack of one is queued before the next one is checked (from
+        the handler's return to engine.io's queue nothing yields to the loop)."""
+        lock, users = self._join_locks.get(key, (asyncio.Lock(), 0))
+        self._join_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._join_locks[key]
+            if users <= 1:
+                del self._join_locks[key]
+            else:
+                self._join_locks[key] = (lock, users - 1)
+
+    def take(self, buckets: KeyedBuckets, key: str, what: str, cost: float = 1.0) -> None:
+        """Spend from ``key``'s bucket or refuse with ``rate_limited`` and when to retry."""
+        if not buckets.take(key, cost):
+            wait = buckets.wait(key, cost)
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"you are sending {what} too fast (all your connections together); "
+                f"try again in {max(wait, 0.1):.1f} s",
+            )
+
+    def take_bytes(self, key: str, size: int) -> None:
+        if not self.bytes.take(key, size):
+            wait = self.bytes.wait(key, size)
+            rate = self.quotas.bytes_per_second / 1024
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"you are sending more than {rate:.0f} KB/s (all your connections together); "
+                f"try again in {max(wait, 0.1):.1f} s",
+            )
+
+    def admit(self, key: str, sid: str) -> None:
+        """Count ``sid`` as a socket of ``key``, or refuse it past ``max_sockets_per_user``."""
+        cap = self.quotas.max_sockets_per_user
+        mine = self.sockets.setdefault(key, set())
+        if cap > 0 and len(mine) >= cap:
+            user = key.partition("\0")[0]
+            log.warning("classroom: refused a socket of %s, who has %d open", user, len(mine))
+            message = (
+                f"you already have {cap} connections to the classroom open; "
+                "close some (other tabs, notebooks or kernels) and try again"
+            )
+            body = {"code": ErrorCode.RATE_LIMITED, "message": message}
+            raise socketio.exceptions.ConnectionRefusedError(message, body)
+        mine.add(sid)
+
+    def release(self, key: str, sid: str) -> None:
+        mine = self.sockets.get(key)
+        if mine is not None:
+            mine.discard(sid)
+            if not mine:
+                del self.sockets[key]
+
+    def check_backlog(self, sio: socketio.AsyncServer, key: str, sid: str) -> None:
+        """Refuse (``rate_limited``) a request whose reply would be another large copy
+        (a board in a join ack) while earlier ones are still unsent: to this socket more
+        than ``max_send_buffer``, or to all of the person's sockets more than twice
+        ``max_board_bytes``. A client that reads nothing cannot make the server hold copies."""
+        q = self.quotas
+        mine = unsent_bytes(sio, sid)
+        if mine > q.max_send_buffer:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"this connection has not yet received {mine / 2**20:.1f} MB the server sent "
+                "it earlier (a board, say); join again once it has",
+            )
+        allowed = max(2 * q.max_board_bytes, q.max_send_buffer)
+        total = sum(unsent_bytes(sio, other) for other in self.sockets.get(key, ()))
+        if total > allowed:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"your connections have {total / 2**20:.1f} MB the server sent them still to "
+                "receive; join again once they have (or close the ones that are stuck)",
+            )
+
+
+def unsent_bytes(sio: socketio.AsyncServer, sid: str) -> int:
+    """Bytes the server holds for ``sid`` that its client has not read yet: packets in
+    engine.io's queue, and data in tornado's write buffer (what the kernel would not take)."""
+    queued = 0
+    try:
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        packets = sio.eio.sockets[eio_sid].queue._queue
+        queued = sum(len(pkt.data) for pkt in packets if pkt is not None and pkt.data)
+    except (AttributeError, KeyError, TypeError):
+        pass
+    try:
+        handler = sio.get_environ(sid)["tornado.handler"]
+        return queued + len(handler.ws_connection.stream._write_buffer)
+    except (AttributeError, KeyError, TypeError):
+        return queued  # not connected (any more), or not a tornado socket
+
+
+ENCODE_SLICE = 1 << 20  # bytes of a board's JSON made between two turns of the event loop
+_big_acks = asyncio.Lock()  # one large ack in the making at a time
+
+
+async def encode_ahead(ack: dict[str, Any], board_ops: list[dict[str, Any]]) -> Encoded:
+    """A join ack holding a board, encoded in slices with the event loop let go in between.
+
+    Encoding and copying a board of 20 MB in one piece held every other socket of the
+    process for a fifth of a second per late joiner (docs/reliability.md). Here the board's
+    ops are encoded and decoded about a megabyte at a time, the text is joined once, and
+    large acks are made one after the other, so that other sockets are served between them.
+    What remains in one piece is python-socketio's, engine.io's and tornado's copies of the
+    finished text.
+    """
+    async with _big_acks:
+        parts: list[str] = []
+        start, step, made = 0, 64, 0
+        while start < len(board_ops):
+            part = _encode(board_ops[start : start + step])
+            parts.append(part[1:-1].decode())
+            start += step
+            made += len(part)
+            # aim each slice at ENCODE_SLICE bytes: a board of images has few, large ops
+            step = max(1, min(4096, step * ENCODE_SLICE // max(len(part), 1)))
+            if made >= ENCODE_SLICE:
+                made = 0
+                await asyncio.sleep(0)
+        # the ack around the ops, with a marker no client text can contain in their place
+        marker = f"ops-{uuid.uuid4().hex}"
+        envelope = encode_args({**ack, "board": {**ack["board"], "ops": marker}}).text
+        before, _, after = envelope.partition(f'"{marker}"')
+        await asyncio.sleep(0)
+        return Encoded("".join([before, "[", ",".join(p for p in parts if p), "]", after]))

@@ -1,0 +1,114 @@
+/**
+ * The board's outbox: what the person draws, sent once per animation frame.
+ *
+ * Ops are queued as they are made (a stroke's first point, a shape, a text, an undo...) and
+ * the points a live stroke gains are gathered; `flush()` (called from the frame callback
+ * that also paints them) sends the queued ops in order, then ONE `extend` per live stroke
+ * with the points gathered since the last frame. The server applies one socket's events in
+ * the order they were sent, so a stroke always precedes its extends.
+ *
+ * Every op sent is pending until its ack: the board shows accepted ops plus pending ones.
+ * A refused op (say, the host locked the board) is dropped from pending and reported, and
+ * the board redraws from the accepted ops.
+ */
+import type { Op } from '../protocol.generated';
+
+export type Point = [number, number];
+
+/** Sends one op; resolves with its seq, rejects with an error carrying `code`/`message`. */
+export type SendOp = (op: Op) => Promise<number>;
+
+export interface OutboxEvents {
+  /** The server accepted `op` as `seq`. */
+  accepted?: (op: Op, seq: number) => void;
+  /** The server refused `op` (ops that extend a refused stroke are dropped too). */
+  refused?: (op: Op, error: unknown) => void;
+}
+
+let counter = 0;
+
+/** A 16-hex-digit op id, unique enough per room (as the Python widget makes them). */
+export function newOpId(): string {
+  const random = Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0');
+  counter = (counter + 1) & 0xffffffff;
+  const time = ((Date.now() & 0xfffff) * 0x1000 + (counter & 0xfff)).toString(16).padStart(8, '0').slice(-8);
+  return time + random;
+}
+
+export class Outbox {
+  /** Ops sent and not yet acked, by id, in the order sent. */
+  readonly pending = new Map<string, Op>();
+  private _queue: Op[] = [];
+  private _points = new Map<string, Point[]>(); // live stroke id -> points not yet sent
+  private _refusedStrokes = new Set<string>();
+  /** How many frames sent something (for tests and measurements). */
+  framesSent = 0;
+
+  constructor(
+    private _send: SendOp,
+    private _events: OutboxEvents = {}
+  ) {}
+
+  /** Queue an op for the next flush. */
+  put(op: Op): void {
+    this._queue.push(op);
+  }
+
+  /** Gather points for a live stroke (sent as one `extend` at the next flush). */
+  extend(strokeId: string, points: Point[]): void {
+    if (points.length === 0 || this._refusedStrokes.has(strokeId)) {
+      return;
+    }
+    const gathered = this._points.get(strokeId);
+    if (gathered) {
+      gathered.push(...points);
+    } else {
+      this._points.set(strokeId, [...points]);
+    }
+  }
+
+  /** Whether a flush would send anything. */
+  get dirty(): boolean {
+    return this._queue.length > 0 || this._points.size > 0;
+  }
+
+  /** Send what was queued and gathered since the last flush; returns the ops sent. */
+  flush(): Op[] {
+    if (!this.dirty) {
+      return [];
+    }
+    const ops = this._queue;
+    this._queue = [];
+    for (const [target, points] of this._points) {
+      ops.push({ type: 'extend', id: newOpId(), target, points });
+    }
+    this._points.clear();
+    for (const op of ops) {
+      this._sendOne(op);
+    }
+    this.framesSent++;
+    return ops;
+  }
+
+  private _sendOne(op: Op): void {
+    if (op.type === 'extend' && this._refusedStrokes.has(op.target)) {
+      return;
+    }
+    this.pending.set(op.id, op);
+    this._send(op).then(
+      seq => {
+        this.pending.delete(op.id);
+        this._events.accepted?.(op, seq);
+      },
+      error => {
+        this.pending.delete(op.id);
+        if (op.type === 'stroke') {
+          this._refusedStrokes.add(op.id);
+        }
+        this._events.refused?.(op, error);
+      }
+    );
+  }
+}
