@@ -21,37 +21,27 @@ from traitlets import Bool, Unicode
 
 from ..client import Client
 from ..protocol import BOARD_HEIGHT, BOARD_WIDTH
-from .frontend import MODULE, MODULE_VERSION, serve_tickets
+from .frontend import PageSocketView
 from .whiteboard import Whiteboard
 
 
-class BoardCanvas(Canvas):
+class BoardCanvas(PageSocketView, Canvas):
     """The ipycanvas canvas the browser board is drawn on."""
 
     _model_name = Unicode("BoardCanvasModel").tag(sync=True)
     _view_name = Unicode("BoardCanvasView").tag(sync=True)
-    _model_module = Unicode(MODULE).tag(sync=True)
-    _view_module = Unicode(MODULE).tag(sync=True)
-    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
 
-    room_id = Unicode("").tag(sync=True)
-    member_id = Unicode("").tag(sync=True)
-    socket_path = Unicode("").tag(sync=True)
     rendered = Bool(False)  # a browser view said it drew the board (not synced: set by message)
 
     def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
-        room = client.connection.rooms[room_id]
         super().__init__(
+            client,
+            room_id,
             width=BOARD_WIDTH,
             height=BOARD_HEIGHT,
-            room_id=room_id,
-            member_id=room.you["id"],
-            socket_path=client.connection.socket_path,
             layout=Layout(width="100%"),
             **kwargs,
         )
-        serve_tickets(self, client, room_id)
         self.on_msg(self._on_view_message)
 
     def _on_view_message(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:

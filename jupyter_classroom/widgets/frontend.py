@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ipywidgets import Widget
+from ipywidgets import DOMWidget, Widget
+from traitlets import Unicode
 
 from .._version import __version__
 from ..client import Client
@@ -74,3 +75,30 @@ def serve_tickets(widget: Widget, client: Client, room_id: str) -> None:
         )
 
     widget.on_msg(on_message)
+
+
+class PageSocketView(DOMWidget):
+    """A widget whose browser view runs on the page's socket; the kernel only hands it tickets.
+
+    The subclass names its model and view (``_model_name``, ``_view_name``). It may also
+    derive from another ``DOMWidget`` (put this class first so its module traits win).
+    """
+
+    _model_module = Unicode(MODULE).tag(sync=True)
+    _view_module = Unicode(MODULE).tag(sync=True)
+    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
+
+    room_id = Unicode("").tag(sync=True)
+    member_id = Unicode("").tag(sync=True)
+    socket_path = Unicode("").tag(sync=True)
+
+    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+        room = client.connection.rooms[room_id]
+        super().__init__(
+            room_id=room_id,
+            member_id=room.you["id"],
+            socket_path=client.connection.socket_path,
+            **kwargs,
+        )
+        serve_tickets(self, client, room_id)

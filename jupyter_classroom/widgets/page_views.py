@@ -9,36 +9,11 @@ itself, so chat and the host's controls work while the kernel runs a cell.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ipywidgets import DOMWidget
 from traitlets import Unicode
 
-from ..client import Client
-from .frontend import MODULE, MODULE_VERSION, serve_tickets
+from .frontend import PageSocketView
 
-
-class PageSocketView(DOMWidget):
-    """A browser view of a room on the page's socket; the kernel only hands it tickets."""
-
-    _model_module = Unicode(MODULE).tag(sync=True)
-    _view_module = Unicode(MODULE).tag(sync=True)
-    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-
-    room_id = Unicode("").tag(sync=True)
-    member_id = Unicode("").tag(sync=True)
-    socket_path = Unicode("").tag(sync=True)
-
-    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
-        room = client.connection.rooms[room_id]
-        super().__init__(
-            room_id=room_id,
-            member_id=room.you["id"],
-            socket_path=client.connection.socket_path,
-            **kwargs,
-        )
-        serve_tickets(self, client, room_id)
+__all__ = ["ChatPanel", "PageSocketView", "ParticipantsPanel"]
 
 
 class ChatPanel(PageSocketView):

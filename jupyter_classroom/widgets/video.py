@@ -9,34 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipywidgets import DOMWidget
 from traitlets import Unicode
 
 from ..client import Client
-from .frontend import MODULE, MODULE_VERSION, labextension_installed, serve_tickets
+from .frontend import PageSocketView, labextension_installed
 
 __all__ = ["Video", "labextension_installed"]
 
 
-class Video(DOMWidget):
+class Video(PageSocketView):
     _model_name = Unicode("VideoModel").tag(sync=True)
     _view_name = Unicode("VideoView").tag(sync=True)
-    _model_module = Unicode(MODULE).tag(sync=True)
-    _view_module = Unicode(MODULE).tag(sync=True)
-    _model_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-    _view_module_version = Unicode(MODULE_VERSION).tag(sync=True)
-
-    room_id = Unicode("").tag(sync=True)
-    member_id = Unicode("").tag(sync=True)
-    socket_path = Unicode("").tag(sync=True)
 
     def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
-        room = client.connection.rooms[room_id]
-        super().__init__(
-            room_id=room_id,
-            member_id=room.you["id"],
-            socket_path=client.connection.socket_path,
-            **kwargs,
-        )
+        super().__init__(client, room_id, **kwargs)
         self.client = client
-        serve_tickets(self, client, room_id)

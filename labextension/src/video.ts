@@ -6,14 +6,14 @@
  * board, chat and participants views of the page share that socket. Signaling therefore never
  * waits on a busy kernel. Media flows peer to peer (a full mesh, see mesh.ts).
  */
-import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
+import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 
 import { KernelTickets } from './kernel-ticket';
 import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
 import { SignalData } from './negotiation';
 import { isRefusal, refusalMessage } from './page/connect';
 import { AttachAck, LinkState, pageSession, RequestError, RoomLink } from './page/session';
-import { MODULE_NAME, MODULE_VERSION } from './version';
+import { modelRoom, PageSocketModel } from './page/view-link';
 
 /** A room member as in protocol.md. */
 export interface Member {
@@ -35,32 +35,9 @@ const STEADY_CODES = new Set([
 ]);
 const ACK_TIMEOUT_MS = 15000;
 
-export class VideoModel extends DOMWidgetModel {
-  defaults() {
-    return {
-      ...super.defaults(),
-      _model_name: VideoModel.model_name,
-      _model_module: VideoModel.model_module,
-      _model_module_version: VideoModel.model_module_version,
-      _view_name: VideoModel.view_name,
-      _view_module: VideoModel.view_module,
-      _view_module_version: VideoModel.view_module_version,
-      room_id: '',
-      member_id: '',
-      socket_path: ''
-    };
-  }
-
-  static serializers: ISerializers = {
-    ...DOMWidgetModel.serializers
-  };
-
+export class VideoModel extends PageSocketModel {
   static model_name = 'VideoModel';
-  static model_module = MODULE_NAME;
-  static model_module_version = MODULE_VERSION;
   static view_name = 'VideoView';
-  static view_module = MODULE_NAME;
-  static view_module_version = MODULE_VERSION;
 }
 
 /** Which view of a model owns the camera and the attached socket. */
@@ -146,15 +123,13 @@ export class VideoView extends DOMWidgetView {
   /** (Re)starts from scratch for the model's current room. */
   private _restart(): void {
     this._stopSession();
-    const roomId = this.model.get('room_id') as string;
-    const memberId = this.model.get('member_id') as string;
-    const socketPath = this.model.get('socket_path') as string;
-    if (!roomId || !socketPath) {
+    const room = modelRoom(this.model);
+    if (!room) {
       this._setStatus('idle', 'Not in a room yet.');
       return;
     }
     this._generation++;
-    this._connect(socketPath, roomId, memberId, this._generation);
+    this._connect(room.socketPath, room.roomId, room.memberId, this._generation);
   }
 
   /** Joins the page's one classroom socket (page/session.ts), attached to the kernel's member. */

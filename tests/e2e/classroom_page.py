@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from .lab import Lab
 
 RUN_TIMEOUT_MS = 90_000  # a cell that starts a kernel, connects and renders widgets
@@ -88,6 +90,32 @@ VIDEO_STATE_JS = """
 def hex_rgb(color: str) -> list[int]:
     color = color.lstrip("#")
     return [int(color[i : i + 2], 16) for i in (0, 2, 4)]
+
+
+def write_notebook(path: Path, *cells: str) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
+
+
+def classroom_setup_cells(title: str, room_file: str) -> tuple[str, str]:
+    """Ada's first cell (creates the classroom ``title``, writes its id to ``room_file``) and
+    Bob's (joins it from that file); both leave ``client`` and ``classroom`` defined."""
+    ada = f"""\
+from jupyter_classroom import Client
+from jupyter_classroom.widgets import Classroom
+client = Client(name="Ada")
+classroom = Classroom.create({title!r}, client=client)
+open({room_file!r}, "w").write(classroom.room_id)
+classroom"""
+    bob = f"""\
+from jupyter_classroom import Client
+from jupyter_classroom.widgets import Classroom
+client = Client(name="Bob")
+classroom = Classroom.join(open({room_file!r}).read(), client=client)
+classroom"""
+    return ada, bob
 
 
 def wait_until(condition: Any, timeout: float, message: str, interval: float = 0.1) -> Any:
@@ -204,14 +232,19 @@ class NotebookPage:
         return box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height
 
     def draw(self, points: list[tuple[float, float]], steps: int = 8) -> None:
-        """Press the mouse at the first point, drag through the others, release."""
+        """Press the mouse at the first point, drag through the others (20 ms apart), release."""
+        self.drag(points, steps=steps, pause_ms=20)
+
+    def drag(self, points: list[tuple[float, float]], steps: int = 6, pause_ms: int = 0) -> None:
+        """Press the mouse at the first board point, drag through the others, release."""
         box = self.show_board()
         mouse = self.page.mouse
         mouse.move(*self.to_screen(box, *points[0]))
         mouse.down()
         for x, y in points[1:]:
             mouse.move(*self.to_screen(box, x, y), steps=steps)
-            self.page.wait_for_timeout(20)
+            if pause_ms:
+                self.page.wait_for_timeout(pause_ms)
         mouse.up()
 
     def ink(self, x: float, y: float, color: str, r: int = 3, tol: int = 48) -> int:

@@ -114,16 +114,6 @@ class Notebook7Page(NotebookPage):
             "no kernel-drawn board": page.locator(".jc-whiteboard-kernel").count() == 0,
         }
 
-    def drag(self, points: list[tuple[float, float]], steps: int = 6) -> None:
-        """Press the mouse at the first board point, drag through the others, release."""
-        box = self.show_board()
-        mouse = self.page.mouse
-        mouse.move(*self.to_screen(box, *points[0]))
-        mouse.down()
-        for x, y in points[1:]:
-            mouse.move(*self.to_screen(box, x, y), steps=steps)
-        mouse.up()
-
     def shows_ink(self, x: float, y: float, color: str, r: int = 3) -> bool:
         return self.ink(x, y, color, r=r) > 0
 

@@ -25,10 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
-from .classroom_page import NotebookPage, hex_rgb, wait_until
+from .classroom_page import NotebookPage, hex_rgb, wait_until, write_notebook
 from .lab import ROOT, Lab
 
 pytestmark = pytest.mark.timeout(600)
@@ -130,13 +129,6 @@ DROP_CONNECTION_JS = """
 BOARD_OBJECTS_JS = "() => document.querySelector('.jc-board').jcBoard.visibleObjects()"
 
 
-def write_notebook(path: Path, *cells: str) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, path)
-
-
 class BoardPage(NotebookPage):
     """A notebook page whose board is the browser-drawn one."""
 
@@ -172,15 +164,6 @@ class BoardPage(NotebookPage):
 
     def choose_color(self, color: str) -> None:
         self.page.locator(".jc-board .jc-board-color").fill(color)
-
-    def drag(self, points: list[tuple[float, float]], steps: int = 6) -> None:
-        box = self.show_board()
-        mouse = self.page.mouse
-        mouse.move(*self.to_screen(box, *points[0]))
-        mouse.down()
-        for x, y in points[1:]:
-            mouse.move(*self.to_screen(box, x, y), steps=steps)
-        mouse.up()
 
     def click_board(self, x: float, y: float) -> None:
         box = self.show_board()

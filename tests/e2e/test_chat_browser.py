@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from .classroom_page import wait_until
+from .classroom_page import classroom_setup_cells, wait_until, write_notebook
 from .lab import ROOT, Lab
-from .test_board_browser import BoardPage, summary, write_notebook
+from .test_board_browser import BoardPage, summary
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -37,19 +37,7 @@ ROOM_FILE = "chat-room.txt"
 STATE_FILE = "chat-state.json"
 SOCKET_PATH = "/classroom/socket.io"
 
-SETUP_ADA = f"""\
-from jupyter_classroom import Client
-from jupyter_classroom.widgets import Classroom
-client = Client(name="Ada")
-classroom = Classroom.create("Chat e2e", client=client)
-open({ROOM_FILE!r}, "w").write(classroom.room_id)
-classroom"""
-SETUP_BOB = f"""\
-from jupyter_classroom import Client
-from jupyter_classroom.widgets import Classroom
-client = Client(name="Bob")
-classroom = Classroom.join(open({ROOM_FILE!r}).read(), client=client)
-classroom"""
+SETUP_ADA, SETUP_BOB = classroom_setup_cells("Chat e2e", ROOM_FILE)
 BUSY = f"import time\ntime.sleep({SLEEP})"
 DUMP = f"""\
 import json

@@ -24,7 +24,7 @@ import pytest
 
 from ..hub_fixture import PASSWORD, Hub, missing_dependency, start_hub, stop_hub
 from .classroom_page import NotebookPage, wait_until
-from .conftest import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, VIEWPORT
+from .conftest import DEFAULT_TIMEOUT_MS, VIEWPORT
 from .lab import LAB_SETTINGS
 from .test_classroom_browser import along, assert_ink, play_progress
 
@@ -105,18 +105,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         stop_hub(hub)
 
 
-@pytest.fixture(scope="module")
-def hub_browser(playwright_api: Any, chromium_path: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True, timeout=60_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def log_in(page: Any, hub: Hub, user: str) -> None:
     """The hub's own login form, as a person fills it in."""
     page.goto(f"{hub.public}/hub/login", timeout=60_000)
@@ -141,7 +129,7 @@ def run_cell(page: NotebookPage, index: int) -> Any:
 
 
 def test_teacher_and_student_on_jupyterhub(
-    hub: Hub, hub_browser: Any, artifacts: Path, playwright_api: Any
+    hub: Hub, browser: Any, artifacts: Path, playwright_api: Any
 ) -> None:
     started = time.monotonic()
     expect = playwright_api.expect
@@ -151,9 +139,7 @@ def test_teacher_and_student_on_jupyterhub(
     logs = []
     try:
         for user in NOTEBOOKS:
-            context = hub_browser.new_context(
-                viewport=VIEWPORT, permissions=["camera", "microphone"]
-            )
+            context = browser.new_context(viewport=VIEWPORT, permissions=["camera", "microphone"])
             context.set_default_timeout(DEFAULT_TIMEOUT_MS)
             contexts.append(context)
             page = context.new_page()

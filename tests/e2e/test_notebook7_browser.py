@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
-from .classroom_page import wait_until
+from .classroom_page import classroom_setup_cells, wait_until, write_notebook
 from .lab import Lab
 from .notebook7_page import NOTEBOOK7_APP_NAME, Notebook7Page
 
@@ -29,19 +28,7 @@ SLEEP = 20  # seconds each kernel is busy while the people draw and chat
 ROOM_FILE = "nb7-room.txt"
 STATE_FILE = "nb7-state.json"
 
-SETUP_ADA = f"""\
-from jupyter_classroom import Client
-from jupyter_classroom.widgets import Classroom
-client = Client(name="Ada")
-classroom = Classroom.create("Notebook 7 e2e", client=client)
-open({ROOM_FILE!r}, "w").write(classroom.room_id)
-classroom"""
-SETUP_BOB = f"""\
-from jupyter_classroom import Client
-from jupyter_classroom.widgets import Classroom
-client = Client(name="Bob")
-classroom = Classroom.join(open({ROOM_FILE!r}).read(), client=client)
-classroom"""
+SETUP_ADA, SETUP_BOB = classroom_setup_cells("Notebook 7 e2e", ROOM_FILE)
 BUSY = f"import time\ntime.sleep({SLEEP})"
 DUMP = f"""\
 import json
@@ -51,13 +38,6 @@ json.dump({{
     "objects": classroom.board.objects,
     "messages": [m["text"] for m in classroom.chat.messages],
 }}, open({STATE_FILE!r}, "w"))"""
-
-
-def write_notebook(path: Path, *cells: str) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, path)
 
 
 def test_classroom_crosses_both_ways_in_notebook7_while_kernels_run(

@@ -8,12 +8,10 @@
  *
  * Text is only ever put in the page as text (`textContent`), never as HTML.
  */
-import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
-
 import { KernelTickets } from '../kernel-ticket';
-import { pageSession, RequestError, RoomLink } from '../page/session';
+import { pageSession, RequestError } from '../page/session';
+import { modelRoom, PageSocketModel, PageSocketView } from '../page/view-link';
 import { MAX_CHAT_TEXT } from '../protocol.generated';
-import { MODULE_NAME, MODULE_VERSION } from '../version';
 
 import type { Announcement, ChatMessage, ChatSent, Member } from '../protocol.generated';
 
@@ -21,29 +19,9 @@ import type { Announcement, ChatMessage, ChatSent, Member } from '../protocol.ge
 export const SHOWN = 200;
 export const EVERYONE = '';
 
-export class ChatModel extends DOMWidgetModel {
-  defaults() {
-    return {
-      ...super.defaults(),
-      _model_name: ChatModel.model_name,
-      _model_module: ChatModel.model_module,
-      _model_module_version: ChatModel.model_module_version,
-      _view_name: ChatModel.view_name,
-      _view_module: ChatModel.view_module,
-      _view_module_version: ChatModel.view_module_version,
-      room_id: '',
-      member_id: '',
-      socket_path: ''
-    };
-  }
-
-  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+export class ChatModel extends PageSocketModel {
   static model_name = 'ChatModel';
-  static model_module = MODULE_NAME;
-  static model_module_version = MODULE_VERSION;
   static view_name = 'ChatView';
-  static view_module = MODULE_NAME;
-  static view_module_version = MODULE_VERSION;
 }
 
 /** A sentence for a person from a refused or failed request. */
@@ -72,7 +50,7 @@ function clock(ts: string): string {
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
-export class ChatView extends DOMWidgetView {
+export class ChatView extends PageSocketView {
   render(): void {
     this.el.classList.add('jc-chat', 'jc-chat-browser');
     this.el.dataset.lmSuppressShortcuts = 'true'; // typing here is not notebook commands
@@ -117,19 +95,6 @@ export class ChatView extends DOMWidgetView {
     this._connect();
   }
 
-  remove(): void {
-    this._off.forEach(off => off());
-    this._off = [];
-    this._tickets?.dispose();
-    this._link?.release();
-    this._link = null;
-    super.remove();
-  }
-
-  get link(): RoomLink | null {
-    return this._link;
-  }
-
   /** Sends what is typed to the chosen recipient. */
   async sendMessage(): Promise<void> {
     const text = this._input.value;
@@ -160,15 +125,13 @@ export class ChatView extends DOMWidgetView {
   // --- the page socket ---------------------------------------------------------
 
   private _connect(): void {
-    const roomId = this.model.get('room_id') as string;
-    const memberId = this.model.get('member_id') as string;
-    const socketPath = this.model.get('socket_path') as string;
-    if (!roomId || !socketPath) {
+    const room = modelRoom(this.model);
+    if (!room) {
       this._setState('idle', 'Not in a room yet.');
       return;
     }
-    const session = pageSession(socketPath);
-    const link = session.link(roomId, memberId, () => this._tickets.ask(() => !!this._link));
+    const session = pageSession(room.socketPath);
+    const link = session.link(room.roomId, room.memberId, () => this._tickets.ask(() => !!this._link));
     this._link = link;
     // an operator's announcement goes to every socket, not to a room
     const onAnnouncement = (a: Announcement): void => this._announce(a);
@@ -323,9 +286,6 @@ export class ChatView extends DOMWidgetView {
   private _input!: HTMLInputElement;
   private _sendButton!: HTMLButtonElement;
   private _status!: HTMLDivElement;
-  private _tickets!: KernelTickets;
-  private _link: RoomLink | null = null;
-  private _off: (() => void)[] = [];
   private _messages: ChatMessage[] = [];
   private _seen = new Set<string>();
   private _lines = new Map<string, HTMLElement>();

@@ -7,43 +7,21 @@
  * views' `rtc:media`, and the host's controls (make host, kick, lock the board, close the
  * room) sent from this page, so they work while the kernel runs a cell.
  */
-import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
-
 import { refusalSentence } from '../chat/view';
 import { KernelTickets } from '../kernel-ticket';
-import { pageSession, RoomLink } from '../page/session';
-import { MODULE_NAME, MODULE_VERSION } from '../version';
+import { pageSession } from '../page/session';
+import { modelRoom, PageSocketModel, PageSocketView } from '../page/view-link';
 
 import type { Member, RtcMediaEvent } from '../protocol.generated';
 
-export class ParticipantsModel extends DOMWidgetModel {
-  defaults() {
-    return {
-      ...super.defaults(),
-      _model_name: ParticipantsModel.model_name,
-      _model_module: ParticipantsModel.model_module,
-      _model_module_version: ParticipantsModel.model_module_version,
-      _view_name: ParticipantsModel.view_name,
-      _view_module: ParticipantsModel.view_module,
-      _view_module_version: ParticipantsModel.view_module_version,
-      room_id: '',
-      member_id: '',
-      socket_path: ''
-    };
-  }
-
-  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+export class ParticipantsModel extends PageSocketModel {
   static model_name = 'ParticipantsModel';
-  static model_module = MODULE_NAME;
-  static model_module_version = MODULE_VERSION;
   static view_name = 'ParticipantsView';
-  static view_module = MODULE_NAME;
-  static view_module_version = MODULE_VERSION;
 }
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
-export class ParticipantsView extends DOMWidgetView {
+export class ParticipantsView extends PageSocketView {
   render(): void {
     this.el.classList.add('jc-participants', 'jc-participants-browser');
     this._header = document.createElement('div');
@@ -64,19 +42,6 @@ export class ParticipantsView extends DOMWidgetView {
 
     this._tickets = new KernelTickets(this);
     this._connect();
-  }
-
-  remove(): void {
-    this._off.forEach(off => off());
-    this._off = [];
-    this._tickets?.dispose();
-    this._link?.release();
-    this._link = null;
-    super.remove();
-  }
-
-  get link(): RoomLink | null {
-    return this._link;
   }
 
   // --- host controls -----------------------------------------------------------
@@ -122,15 +87,15 @@ export class ParticipantsView extends DOMWidgetView {
   // --- the page socket ---------------------------------------------------------
 
   private _connect(): void {
-    const roomId = this.model.get('room_id') as string;
-    const memberId = this.model.get('member_id') as string;
-    const socketPath = this.model.get('socket_path') as string;
-    if (!roomId || !socketPath) {
+    const room = modelRoom(this.model);
+    if (!room) {
       this.el.dataset.state = 'idle';
       this._status.textContent = 'Not in a room yet.';
       return;
     }
-    const link = pageSession(socketPath).link(roomId, memberId, () => this._tickets.ask(() => !!this._link));
+    const link = pageSession(room.socketPath).link(room.roomId, room.memberId, () =>
+      this._tickets.ask(() => !!this._link)
+    );
     this._link = link;
     const refresh = (): void => this._refresh();
     this._off.push(
@@ -254,9 +219,6 @@ export class ParticipantsView extends DOMWidgetView {
   private _closeButton!: HTMLButtonElement;
   private _boardState!: HTMLDivElement;
   private _status!: HTMLDivElement;
-  private _tickets!: KernelTickets;
-  private _link: RoomLink | null = null;
-  private _off: (() => void)[] = [];
   private _media = new Map<string, { audio: boolean; video: boolean }>();
   private _confirmClose = false;
 }
