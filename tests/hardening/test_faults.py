@@ -113,7 +113,18 @@ async def test_reconnect_storm_of_200_clients(server, connect, classroom_config)
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "classroom_config",
-    [{"max_send_buffer": 1024 * 1024, "slow_grace": 0.5, "ops_per_second": 100000}],
+    [
+        {
+            "max_send_buffer": 1024 * 1024,
+            "slow_grace": 0.5,
+            # the host must outpace the slow reader however long the drop takes on a busy
+            # machine: no rate or byte limit of the sender's may stop it first
+            "ops_per_second": 100000,
+            "bytes_per_second": 1e9,
+            "bytes_burst": 1e9,
+            "max_board_bytes": 64 * 1024 * 1024,
+        }
+    ],
 )
 async def test_slow_consumer_does_not_grow_memory(server, connect, classroom_config):
     host = await connect("host")
