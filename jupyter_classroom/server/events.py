@@ -238,8 +238,7 @@ class RoomServer:
     def _refuse(self, environ: dict[str, Any], refused: ConnectRefused) -> NoReturn:
         """Log why a socket is refused (for whoever runs the server) and refuse it with a
         sentence its user can act on: ``connect_error`` carries ``{code, message}``."""
-        handler = environ.get("tornado.handler")
-        peer = getattr(getattr(handler, "request", None), "remote_ip", None) or "?"
+        peer = peer_address(environ) or "?"
         log.warning("classroom: refused a socket from %s: %s", peer, refused.reason)
         body = {"code": ErrorCode.UNAUTHORIZED, "message": refused.message}
         raise socketio.exceptions.ConnectionRefusedError(refused.message, body)
@@ -443,10 +442,8 @@ class RoomServer:
             self.limits.check_backlog(self.sio, session.limit_key, sid)
             joined = await self.rooms.join(session.identity, sid, req)
             await self._bind(sid, session, joined)
-            ack = self._joined_ack(joined)
-            if not joined.board.ops:
-                return ack
             # a big board: made in slices between other sockets' turns
+            ack = self._joined_ack(joined)
             return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
@@ -462,8 +459,6 @@ class RoomServer:
         if not req.board:  # a video socket: no board, no chat backlog
             return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
         ack = {**self._joined_ack(joined), "rtc": rtc}
-        if not joined.board.ops:
-            return ack
         return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:

@@ -180,8 +180,11 @@ ENCODE_SLICE = 1 << 20  # bytes of a board's JSON made between two turns of the 
 _big_acks = asyncio.Lock()  # one large ack in the making at a time
 
 
-async def encode_ahead(ack: dict[str, Any], board_ops: list[dict[str, Any]]) -> Encoded:
-    """A join ack holding a board, encoded in slices with the event loop let go in between.
+async def encode_ahead(
+    ack: dict[str, Any], board_ops: list[dict[str, Any]]
+) -> dict[str, Any] | Encoded:
+    """A join ack holding a board, encoded in slices with the event loop let go in between
+    (an empty board's ack is returned as it is).
 
     Encoding and copying a board of 20 MB in one piece held every other socket of the
     process for a fifth of a second per late joiner (docs/reliability.md). Here the board's
@@ -190,6 +193,8 @@ async def encode_ahead(ack: dict[str, Any], board_ops: list[dict[str, Any]]) -> 
     What remains in one piece is python-socketio's, engine.io's and tornado's copies of the
     finished text.
     """
+    if not board_ops:
+        return ack
     async with _big_acks:
         parts: list[str] = []
         start, step, made = 0, 64, 0
