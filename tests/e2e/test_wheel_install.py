@@ -100,6 +100,12 @@ def test_two_people_draw_and_see_each_other_from_the_wheel(
         lobby.locator(JOIN_DIALOG).get_by_role("button", name="Join").click()
         expect(student.page.locator(".jc-classroom")).to_contain_text("Linear algebra")
 
+        # The browser's views, not the kernel-drawn fallback.
+        for page in (instructor, student):
+            expect(page.page.locator(".jc-board[data-mode='browser']")).to_have_count(1)
+            expect(page.page.locator(".jc-chat.jc-chat-browser")).to_have_count(1)
+            expect(page.page.locator(".jc-whiteboard-kernel")).to_have_count(0)
+
         # Ink both ways.
         instructor.draw(INSTRUCTOR_STROKE)
         assert_ink(student, along(INSTRUCTOR_STROKE, (0.1, 0.5, 0.8)), INSTRUCTOR_PEN)
