@@ -41,7 +41,7 @@ test: setup system
 	$(PY) -m pytest -p no:cacheprovider
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm test
 
-# Ours vs a python-socketio relay vs a Node socket.io relay, a few minutes; writes
+# Ours (several set-ups) vs a python-socketio relay vs a Node socket.io relay, ~25 min; writes
 # docs/performance.md. On a shared machine: make bench BENCH_ARGS="--nice -10"
 bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)

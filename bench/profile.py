@@ -1,6 +1,6 @@
 """Profile our server under one bench workload with py-spy (``pip install py-spy``).
 
-    python -m bench.profile fanout --seconds 20 [--ours-path /tmp/jc-opt] [--nice -10]
+    python -m bench.profile fanout --seconds 20 [--ours-path /tmp/jc-opt] [--nice -10] [--kind ours_redis]
 
 Starts ours as ``bench.run`` does, samples the server process with ``py-spy record`` while
 the workload runs, and prints where the server's time goes: the top functions by own time and
@@ -47,8 +47,11 @@ async def main(args: argparse.Namespace) -> None:
     bench.PRIORITY = args.nice
     bench.ensure_node_modules()
     bench.RESULTS.mkdir(exist_ok=True)
-    server = bench.start_server("ours", args.ours_path, [])
-    out = bench.RESULTS / f"profile-{args.workload}.txt"
+    # --kind ours_redis: the server on a redis-server of its own (the first process of a
+    # two-process kind is the one sampled)
+    server = bench.start_server(args.kind, args.ours_path, [])
+    suffix = "" if args.kind == "ours" else f"-{args.kind}"
+    out = bench.RESULTS / f"profile-{args.workload}{suffix}.txt"
     spy = subprocess.Popen(  # noqa: ASYNC220 (started once, before the workload)
         [str(PYSPY), "record", "--pid", str(server.process.pid), "--rate", "200",
          "--format", "raw", "--output", str(out), "--duration", str(int(args.seconds) + 30)],
@@ -77,4 +80,5 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--nice", type=int, default=0)
     parser.add_argument("--ours-path")
+    parser.add_argument("--kind", default="ours", choices=["ours", *bench.REDIS])
     asyncio.run(main(parser.parse_args()))

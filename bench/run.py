@@ -1,14 +1,16 @@
 """The benchmark suite: our room server side by side with a plain python-socketio relay and a
 plain Node socket.io relay, under the same Node load generator, all on loopback.
 
-    python -m bench.run            # full run (~6 minutes), writes docs/performance.md
+    python -m bench.run            # full run (~20 minutes), writes docs/performance.md
     python -m bench.run --quick    # ~2 minutes, for development (also writes, marked quick)
     python -m bench.run --servers ours --workloads fanout --no-write
 
 Each workload starts a fresh server process (ours: a real ``jupyter server`` with the
 extension; baselines: ``bench/py_relay.py``, ``bench/node_relay/relay.js``), runs the
 generator(s) (``bench/loadgen/loadgen.js``) in their own processes, meters the server's and the
-generators' CPU and RSS with psutil, and stops everything. Results go to
+generators' CPU and RSS with psutil, and stops everything. The Redis kinds (``ours_redis*``)
+start a redis-server of their own (Debian's ``redis-server``, a free loopback port) and one or
+two of our servers sharing it, all stopped after the workload. Results go to
 ``bench/results/latest.json`` and, between the bench markers, to ``docs/performance.md``.
 """
 
@@ -41,18 +43,45 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-# ours twice: with clients that take `board:ops` lists (auth.batch, as our Python client and
-# widgets do), and with stock socket.io clients (one `board:op` frame per op), fan-out only
-SERVERS = ("ours", "ours_stock", "python", "node")
+# ours four times: with clients that take `board:ops` lists (auth.batch, as our Python client and
+# widgets do); as a notebook with our extension connects, two sockets per member (a kernel
+# socket and a page socket attached to it with a ticket; the kernel on demand or live); and with
+# stock socket.io clients (one `board:op` frame per op). All but "ours": fan-out workloads only.
+# and on Redis (the scale-out: `ClassroomApp.redis_url`, Redis store and manager): one process,
+# to price Redis per point against the in-memory store; two processes sharing it, each taking
+# half the clients as a balancer would: whole rooms per process, or half of every room's
+# members on each (then every op crosses Redis to reach the other half)
+SERVERS = (
+    "ours", "ours_page_kernel", "ours_page_kernel_live", "ours_stock",
+    "ours_redis", "ours_redis2_members", "ours_redis2_rooms", "python", "node",
+)  # fmt: skip
 STOCK_WORKLOADS = ("fanout", "rooms10", "batched", "batched10")
+# Redis kinds: (server processes, how clients are spread over them: "room" = rooms 0-4 on the
+# first, 5-9 on the second; "member" = member m of every room on process m % 2), workloads
+REDIS = {
+    "ours_redis": (1, "room", ("fanout", "rooms10", "batched10")),
+    "ours_redis2_members": (2, "member", ("rooms10", "batched10")),
+    "ours_redis2_rooms": (2, "room", ("rooms10", "batched10")),
+}
+# page + kernel kinds: whether the kernel socket takes the board live (else `board:follow
+# {live: false}` once the page attached, and `board:sync` when it needs the board)
+PAGE_KERNEL = {"ours_page_kernel": False, "ours_page_kernel_live": True}
 WORKLOADS = ("fanout", "rooms10", "batched", "latejoin", "idle", "signaling")
 OPTIONAL_WORKLOADS = ("batched10",)  # run when named in --workloads
 LABELS = {
     "ours": "ours (jupyter_classroom)",
+    "ours_page_kernel": "ours, page + kernel sockets, kernel on demand",
+    "ours_page_kernel_live": "ours, page + kernel sockets, kernel live",
     "ours_stock": "ours, stock clients",
+    "ours_redis": "ours on Redis, 1 process",
+    "ours_redis2_members": "ours on Redis, 2 processes, each room's members split",
+    "ours_redis2_rooms": "ours on Redis, 2 processes, rooms split",
     "python": "python-socketio relay",
     "node": "Node socket.io relay",
 }
+
+
+SOCKETS_PER_MEMBER = {k: 2 if k in PAGE_KERNEL else 1 for k in SERVERS}
 
 
 PRIORITY = 0  # nice value of the servers and generators (--nice)
@@ -105,6 +134,67 @@ def ensure_node_modules() -> None:
 
 
 @dataclass
+class RedisProcess:
+    """A redis-server of the bench's own: loopback, a free port, no persistence."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+    log_file: Any
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def ps(self) -> psutil.Process:
+        return psutil.Process(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log_file.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_redis() -> RedisProcess:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("redis-server is not on PATH: install the Debian package redis-server")
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    RESULTS.mkdir(exist_ok=True)
+    log_file = open(RESULTS / "redis.log", "ab")
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "yes"],
+        cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT,
+        preexec_fn=prioritize, start_new_session=True,
+    )  # fmt: skip
+    redis = RedisProcess(process, port, workdir, log_file)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            redis.stop()
+            raise RuntimeError(f"redis-server exited; see {RESULTS / 'redis.log'}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return redis
+        except OSError:
+            pass
+        time.sleep(0.05)
+    redis.stop()
+    raise RuntimeError("redis-server did not answer in 20 s")
+
+
+@dataclass
 class Server:
     kind: str
     process: subprocess.Popen[bytes]
@@ -112,6 +202,14 @@ class Server:
     token: str
     workdir: Path
     log_file: Any
+    # the Redis kinds: this server's fellow processes and the redis-server they share
+    peers: list[Server] = field(default_factory=list)
+    redis: RedisProcess | None = None
+
+    @property
+    def processes(self) -> list[Server]:
+        """Every room-server process of this deployment, this one first."""
+        return [self, *self.peers]
 
     @property
     def url(self) -> str:
@@ -130,19 +228,54 @@ class Server:
         return psutil.Process(self.process.pid)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.log_file.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=5)
+            self.log_file.close()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        finally:  # the other processes and Redis go too, whatever happened to this one
+            for peer in self.peers:
+                peer.stop()
+            if self.redis is not None:
+                self.redis.stop()
 
 
 def start_server(kind: str, ours_path: str | None, extra: list[str]) -> Server:
-    port, token = free_port(), secrets.token_hex(16)
+    """The server(s) under test; for the Redis kinds a redis-server and their processes."""
+    if kind not in REDIS:
+        return start_process(kind, ours_path, extra)
+    count = REDIS[kind][0]
+    redis = start_redis()
+    servers: list[Server] = []
+    try:
+        # one Jupyter token and member secret for all, as one deployment's processes share
+        token, secret = secrets.token_hex(16), secrets.token_hex(32)
+        options = [
+            f"--ClassroomApp.redis_url={redis.url}",
+            f"--ClassroomApp.member_secret={secret}",
+        ]
+        for n in range(count):
+            name = kind if count == 1 else f"{kind}-{n}"
+            servers.append(start_process(name, ours_path, [*options, *extra], token))
+    except BaseException:
+        for server in servers:
+            server.stop()
+        redis.stop()
+        raise
+    first = servers[0]
+    first.kind, first.peers, first.redis = kind, servers[1:], redis
+    return first
+
+
+def start_process(
+    kind: str, ours_path: str | None, extra: list[str], token: str | None = None
+) -> Server:
+    port, token = free_port(), token or secrets.token_hex(16)
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     RESULTS.mkdir(exist_ok=True)
     log_file = open(RESULTS / f"server-{kind}.log", "ab")
@@ -158,8 +291,10 @@ def start_server(kind: str, ours_path: str | None, extra: list[str]) -> Server:
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
             f"--ServerApp.token={token}", f"--ServerApp.root_dir={workdir}",
             "--ServerApp.port_retries=0", "--ServerApp.log_level=WARN",
-            # so the bench is not rate limited and may open its rooms
+            # so the bench is not rate limited and may open its rooms; tickets are limited
+            # per user, and every bench socket is the one user of Jupyter's token
             "--ClassroomApp.ops_per_second=100000", "--ClassroomApp.max_rooms_per_user=1000",
+            "--ClassroomApp.tickets_per_second=100000", "--ClassroomApp.ticket_burst=100000",
             *extra,
         ]  # fmt: skip
     elif kind == "python":
@@ -275,10 +410,12 @@ class CpuMeter:
         return out
 
 
-def merge_histograms(results: list[dict[str, Any]]) -> dict[str, float | None]:
+def merge_histograms(
+    results: list[dict[str, Any]], key: str = "hist", figures: str = "latency_ms"
+) -> dict[str, float | None]:
     counts: dict[int, float] = {}
     for result in results:
-        for bucket, count in result.pop("hist"):
+        for bucket, count in result.pop(key, []):
             counts[bucket] = counts.get(bucket, 0) + count
     total = sum(counts.values())
     out: dict[str, float | None] = {"n": total}
@@ -291,7 +428,7 @@ def merge_histograms(results: list[dict[str, Any]]) -> dict[str, float | None]:
                 value = (bucket + 0.5) * 0.05
                 break
         out[name] = value
-    out["max"] = max((r["latency_ms"]["max"] for r in results), default=None)
+    out["max"] = max((r[figures]["max"] for r in results if figures in r), default=None)
     return out
 
 
@@ -300,27 +437,40 @@ async def fanout(
 ) -> dict[str, Any]:
     procs = max(1, min(procs, rooms))
     shares = [rooms // procs + (1 if i < rooms % procs else 0) for i in range(procs)]
-    generators = []
-    for i, share in enumerate(shares):
-        config = {
-            "mode": "fanout", "url": server.url, "headers": server.headers, "tag": f"p{i}",
-            "rooms": share, "members": 30, "drawers": 3, "rate": 60, "duration": duration,
-            "batch": batch, "deflate": DEFLATE, "serverBatch": server.kind == "ours",
-        }  # fmt: skip
-        generators.append(await spawn_generator(config))
+    urls = [s.url for s in server.processes]
+    placement = REDIS[server.kind][1] if server.kind in REDIS else "room"
+    generators: list[Generator] = []
     try:
+        first = 0  # the generator's first room, counted over all rooms
+        for i, share in enumerate(shares):
+            config = {
+                "mode": "fanout", "url": server.url, "headers": server.headers, "tag": f"p{i}",
+                "rooms": share, "members": 30, "drawers": 3, "rate": 60, "duration": duration,
+                "batch": batch, "deflate": DEFLATE,
+                "serverBatch": server.ours and server.kind != "ours_stock",
+            }  # fmt: skip
+            if len(urls) > 1:  # as a balancer would: whole rooms, or members, per process
+                config["roomUrls"] = [
+                    urls if placement == "member" else [urls[(first + r) * len(urls) // rooms]]
+                    for r in range(share)
+                ]
+            first += share
+            if server.kind in PAGE_KERNEL:
+                config.update(topology="page+kernel", kernelLive=PAGE_KERNEL[server.kind])
+            generators.append(await spawn_generator(config))
         for g in generators:
             await g.expect("READY", 180)
-        meter = CpuMeter(
-            {"server": server.ps, **{f"gen{i}": g.ps for i, g in enumerate(generators)}}
-        )
-        rss0 = server.ps.memory_info().rss
+        metered = {f"server{n}": s.ps for n, s in enumerate(server.processes)}
+        if server.redis is not None:
+            metered["redis"] = server.redis.ps
+        meter = CpuMeter({**metered, **{f"gen{i}": g.ps for i, g in enumerate(generators)}})
+        rss0 = sum(s.ps.memory_info().rss for s in server.processes)
         meter.start()
         for g in generators:
             await g.go()
         await asyncio.sleep(duration)
         cpu = meter.stop()
-        rss1 = server.ps.memory_info().rss
+        rss1 = sum(s.ps.memory_info().rss for s in server.processes)
         results = [json.loads(await g.expect("RESULT", duration + 120)) for g in generators]
     finally:
         for g in generators:
@@ -328,19 +478,27 @@ async def fanout(
                 g.process.kill()
             await g.process.wait()
     latency = merge_histograms(results)
+    kernel_latency = merge_histograms(results, "kernel_hist", "kernel_latency_ms")
     summed = {
         key: sum(r[key] for r in results)
         for key in (
             "sent_ops", "sent_points", "errors", "expected_deliveries", "received_deliveries",
             "lost", "duplicates", "reordered", "disconnects", "offered_points_per_s",
-            "delivered_points_per_s",
+            "delivered_points_per_s", "lost_kernel", "kernel_received_deliveries",
+            "kernel_delivered_points_per_s", "kernel_unfollowed_ops", "kernel_sync_behind",
         )
     }  # fmt: skip
+    sync_ms = sorted(t for r in results for t in r["kernel_sync_ms"])
+    if results[0]["kernel_live"] is not True:  # no live kernel sockets: no figure, not zero
+        summed["kernel_delivered_points_per_s"] = None
     error_codes: dict[str, int] = {}
     for r in results:
         for code, n in r["error_codes"].items():
             error_codes[code] = error_codes.get(code, 0) + n
     gen_cpu = sum(v for k, v in cpu.items() if k.startswith("gen"))
+    # every room-server process's CPU, summed (the one figure of the one-process kinds)
+    per_process = [cpu[k] for k in cpu if k.startswith("server")]
+    server_cpu = sum(per_process)
     delivered = summed["delivered_points_per_s"]
     return {
         **summed,
@@ -353,12 +511,27 @@ async def fanout(
         "generator_processes": procs,
         "error_codes": error_codes,
         "latency_ms": latency,
+        "topology": results[0]["topology"],
+        "kernel_live": results[0]["kernel_live"],
+        "sockets_per_member": results[0]["sockets_per_member"],
+        "kernel_latency_ms": kernel_latency if kernel_latency["n"] else None,
+        "kernel_sync_ms": sync_ms,
+        "kernel_sync_ms_median": sync_ms[len(sync_ms) // 2] if sync_ms else None,
+        "kernel_sync_ms_max": sync_ms[-1] if sync_ms else None,
         "send_lag_ms": max(r["send_lag_ms"] for r in results),
-        "server_cpu_pct": cpu["server"],
+        "server_processes": len(per_process),
+        "placement": placement if len(per_process) > 1 else None,
+        "server_cpu_pct": server_cpu,
+        "server_cpu_pct_per_process": per_process,
+        "redis_cpu_pct": cpu.get("redis"),
         "generator_cpu_pct": gen_cpu,
         "server_cpu_us_per_delivery": (
-            1e4 * cpu["server"] / delivered if delivered else None
+            1e4 * server_cpu / delivered if delivered else None
         ),  # (cpu% / 100) s per s / deliveries per s, in µs
+        "redis_cpu_us_per_delivery": (
+            1e4 * cpu["redis"] / delivered if delivered and "redis" in cpu else None
+        ),
+        "machine_busy_pct": cpu["machine_busy_pct"],
         "server_rss_mb": rss1 / 2**20,
         "server_rss_growth_mb": (rss1 - rss0) / 2**20,
         "others_cpu_pct": cpu["others_pct"],
@@ -518,7 +691,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for kind in args.servers:
         figures: dict[str, Any] = report["servers"].setdefault(kind, {})
         for name, job in jobs:
-            if kind == "ours_stock" and name not in STOCK_WORKLOADS:
+            if kind in ("ours_stock", *PAGE_KERNEL) and name not in STOCK_WORKLOADS:
+                continue
+            if kind in REDIS and name not in REDIS[kind][2]:
                 continue
             log(f"{kind}: {name}")
             server = start_server(kind, args.ours_path, args.server_arg)
@@ -590,25 +765,39 @@ def markdown(report: dict[str, Any]) -> str:
         ("  latency p50 (ms)", ("fanout", "latency_ms", "p50"), 1, True),
         ("  latency p99 (ms)", ("fanout", "latency_ms", "p99"), 1, True),
         ("  latency max (ms)", ("fanout", "latency_ms", "max"), 1, True),
-        ("  lost (deliveries)", ("fanout", "lost"), 0, True),
+        ("  lost (deliveries; live kernel sockets' included)", ("fanout", "lost"), 0, True),
+        ("  live kernel sockets: delivered points/s", ("fanout", "kernel_delivered_points_per_s"), 0, False),
+        ("  live kernel sockets: latency p99 (ms)", ("fanout", "kernel_latency_ms", "p99"), 1, True),
+        ("  on-demand kernel: whole board by `board:sync` after the run (ms)", ("fanout", "kernel_sync_ms_max"), 1, True),
         ("  server CPU (% of a core)", ("fanout", "server_cpu_pct"), 0, True),
         ("  server CPU per delivered point (µs)", ("fanout", "server_cpu_us_per_delivery"), 1, True),
+        ("  server CPU of each process (% of a core)", ("fanout", "server_cpu_per_process"), 0, True),
+        ("  Redis CPU (% of a core)", ("fanout", "redis_cpu_pct"), 0, True),
+        ("  Redis CPU per delivered point (µs)", ("fanout", "redis_cpu_us_per_delivery"), 1, True),
+        ("  whole machine busy (% of a core; {cores} cores = {cores}00)", ("fanout", "machine_busy_pct"), 0, True),
         ("  generator CPU (% of a core)", ("fanout", "generator_cpu_pct"), 0, True),
         ("  other people's processes meanwhile (% of a core)", ("fanout", "others_cpu_pct"), 0, True),
         ("**ten rooms at once** (300 members, 30 drawing): delivered points/s", ("rooms10", "delivered_points_per_s"), 0, False),
         ("  offered points/s", ("rooms10", "offered_points_per_s"), 0, False),
         ("  latency p50 (ms)", ("rooms10", "latency_ms", "p50"), 1, True),
         ("  latency p99 (ms; 20,000 = the ack timeout)", ("rooms10", "latency_ms", "p99"), 1, True),
-        ("  lost (deliveries)", ("rooms10", "lost"), 0, True),
+        ("  lost (deliveries; live kernel sockets' included)", ("rooms10", "lost"), 0, True),
+        ("  live kernel sockets: delivered points/s", ("rooms10", "kernel_delivered_points_per_s"), 0, False),
+        ("  live kernel sockets: latency p99 (ms)", ("rooms10", "kernel_latency_ms", "p99"), 1, True),
+        ("  on-demand kernels: whole board by `board:sync` after the run, max of 10 (ms)", ("rooms10", "kernel_sync_ms_max"), 1, True),
         ("  server CPU (% of a core)", ("rooms10", "server_cpu_pct"), 0, True),
         ("  server CPU per delivered point (µs)", ("rooms10", "server_cpu_us_per_delivery"), 1, True),
+        ("  server CPU of each process (% of a core)", ("rooms10", "server_cpu_per_process"), 0, True),
+        ("  Redis CPU (% of a core)", ("rooms10", "redis_cpu_pct"), 0, True),
+        ("  Redis CPU per delivered point (µs)", ("rooms10", "redis_cpu_us_per_delivery"), 1, True),
+        ("  whole machine busy (% of a core; {cores} cores = {cores}00)", ("rooms10", "machine_busy_pct"), 0, True),
         ("  generator CPU (% of a core)", ("rooms10", "generator_cpu_pct"), 0, True),
         ("  acks not received in 20 s (ops)", ("rooms10", "errors"), 0, True),
         ("  other people's processes meanwhile (% of a core)", ("rooms10", "others_cpu_pct"), 0, True),
         ("**1 room, batched as the widget does**: 30 ops/s of 2 points per drawer; delivered points/s", ("batched", "delivered_points_per_s"), 0, False),
         ("  latency p50 (ms)", ("batched", "latency_ms", "p50"), 1, True),
         ("  latency p99 (ms)", ("batched", "latency_ms", "p99"), 1, True),
-        ("  lost (deliveries)", ("batched", "lost"), 0, True),
+        ("  lost (deliveries; live kernel sockets' included)", ("batched", "lost"), 0, True),
         ("  server CPU (% of a core)", ("batched", "server_cpu_pct"), 0, True),
         (f"**late join**, board of {s['late_join_ops']:,} ops: ack time median (ms)", ("latejoin", "join_ms_median"), 1, True),
         ("  ack time max of 5 (ms)", ("latejoin", "join_ms_max"), 1, True),
@@ -622,11 +811,30 @@ def markdown(report: dict[str, Any]) -> str:
         lj = report["servers"][kind].get("latejoin", {})
         if "ack_bytes" in lj:
             lj["ack_kb"] = lj["ack_bytes"] / 1024
+        for figures in report["servers"][kind].values():
+            each = figures.get("server_cpu_pct_per_process") if isinstance(figures, dict) else None
+            if each and len(each) > 1:  # "48 + 47": the sum is the server CPU row
+                figures["server_cpu_per_process"] = " + ".join(f"{v:.0f}" for v in each)
     header = "| | " + " | ".join(LABELS[k] for k in kinds)
     ratio_kinds = [k for k in ("python", "node") if k in kinds and "ours" in kinds]
     header += "".join(f" | ours / {k}" for k in ratio_kinds) + " |"
     lines = [header, "|" + "---|" * (1 + len(kinds) + len(ratio_kinds))]
+    # what one member costs in connections: a notebook with our extension holds two
+    lines.append(
+        "| **sockets per member** (socket.io connections) | "
+        + " | ".join(str(SOCKETS_PER_MEMBER[k]) for k in kinds)
+        + " | \u2013" * len(ratio_kinds)
+        + " |"
+    )
+    if any(k in REDIS for k in kinds):  # several processes on one host, sharing Redis
+        lines.append(
+            "| **room-server processes** (Redis: store and manager) | "
+            + " | ".join(f"{REDIS[k][0]} (Redis)" if k in REDIS else "1" for k in kinds)
+            + " | \u2013" * len(ratio_kinds)
+            + " |"
+        )
     for label, path, digits, _ in rows:
+        label = label.replace("{cores}", str(m["cores"]))
         values = [get(report, k, *path) for k in kinds]
         if all(v is None for v in values):
             continue
@@ -653,15 +861,10 @@ def markdown(report: dict[str, Any]) -> str:
             + (f"; stock clients p99 {fmt(stock, 1)} ms" if stock is not None else "")
             + ")"
         )
-        parts = []
-        for name, title in (("fanout", "one room"), ("rooms10", "ten rooms")):
-            mine = get(report, "ours", name, "delivered_points_per_s")
-            node = get(report, "node", name, "delivered_points_per_s")
-            if mine is not None and node:
-                verdict = "met" if mine >= 0.99 * node else "not met"
-                parts.append(f"{title} **{verdict}** ({fmt(mine)} vs {fmt(node)})")
+        parts = throughput_checks(report, "ours")
         if parts:
             checks.append("- delivered points/s at least the Node relay's: " + "; ".join(parts))
+    checks.extend(page_kernel_checks(report))
     lj = report["servers"].get("ours", {}).get("latejoin", {})
     if "join_ms_median" in lj:
         checks.append(
@@ -699,11 +902,28 @@ load generator (`bench/loadgen/loadgen.js`, socket.io-client in Node, in its own
 **ours** is a real `jupyter server` with the extension (Jupyter token auth, schemas, rules,
 rate limits raised, in-memory store, op log); the two baselines only relay: the next `seq`,
 append to a plain list, emit to the room (`bench/py_relay.py`, `bench/node_relay/relay.js`).
-Ours is measured twice on the fan-out workloads: its generator sockets connect with
+Ours is measured several ways on the fan-out workloads: its generator sockets connect with
 `auth.batch` and take each room's new ops as one `board:ops` list per tick, as our Python
-client (so every notebook widget) does; in the *stock clients* column they are plain
+client and the JupyterLab page do; in the *stock clients* column they are plain
 socket.io clients that get one `board:op` frame per op, as a client written from the shared
-protocol alone would. Fan-out ran {s["fanout_s"]:.0f} s, ten rooms and batched {s["rooms10_s"]:.0f} s; each pointer event is one
+protocol alone would. The *page + kernel sockets* columns connect as a notebook with our
+extension does, {SOCKETS_PER_MEMBER.get("ours_page_kernel", 2)} sockets per member: a kernel socket (the Python client; the host's
+creates the room, the others join) and the page's socket, attached to the same member with a
+`room:ticket` from its kernel socket (`room:attach {{ticket, board: true}}`); the page draws and
+is measured as the one socket of the other columns is, and the kernel socket either takes the
+board live too (*kernel live*: its receipts are checked for loss and counted in their own rows)
+or sends `board:follow {{live: false}}` once its page is attached (*kernel on demand*: it should
+then get no op, and after the run one kernel per room fetches the whole board with
+`board:sync`, which must hold every acked op). The *on Redis* columns are the scale-out
+(`ClassroomApp.redis_url`: rooms, boards and chat in Redis, emits between processes through
+its pub/sub; clients batched as in the first column), with a redis-server of the bench's own
+on loopback: one process, to price Redis against the in-memory store, and two processes
+sharing it with half the clients each, as a balancer would send them: *each room's members
+split*, the main one (member m of every room on process m mod 2, what a balancer that hashes
+client addresses does, as docs/jupyterhub.md's does; every op then crosses Redis to reach the
+other half), and *rooms split* (rooms
+0-4 on one, 5-9 on the other, as a room-aware balancer could). Their server CPU is both
+processes' summed (each process's in its own row), Redis's in its own row. Fan-out ran {s["fanout_s"]:.0f} s, ten rooms and batched {s["rooms10_s"]:.0f} s; each pointer event is one
 `board:op` (`stroke`, then `extend` ops of one point) carrying its send time, so
 latency is send → receipt at each of the 29 other members; *delivered points/s* counts the
 points members received in the steady state (the sending window without its first 5 s, while
@@ -720,6 +940,8 @@ Targets of the design on this machine:
 
 {interpretation(report)}
 
+{scale_out_note(report)}
+
 {PROFILE_NOTE}
 
 The load generator used at most {fmt(max(gen) if gen else None)}% of a core while the servers
@@ -727,6 +949,54 @@ were measured, and under it the Node relay delivered all it was offered with low
 the generator is not what limits the Python servers.
 {END}"""
     return text
+
+
+def throughput_checks(report: dict[str, Any], kind: str) -> list[str]:
+    """Delivered points/s of ``kind`` against the Node relay's, one room and ten."""
+    parts = []
+    for name, title in (("fanout", "one room"), ("rooms10", "ten rooms")):
+        mine = get(report, kind, name, "delivered_points_per_s")
+        node = get(report, "node", name, "delivered_points_per_s")
+        if mine is not None and node:
+            verdict = "met" if mine >= 0.99 * node else "not met"
+            parts.append(f"{title} **{verdict}** ({fmt(mine)} vs {fmt(node)})")
+    return parts
+
+
+def page_kernel_checks(report: dict[str, Any]) -> list[str]:
+    """The targets again with two sockets per member, as a notebook with our extension has:
+    fan-out p99 < 50 ms with nothing lost (nothing missing from a live kernel socket, an
+    on-demand kernel's board:sync holding every op), ten rooms at least the Node relay's."""
+    checks = []
+    for kind, live in PAGE_KERNEL.items():
+        title = "kernel live" if live else "kernel on demand"
+        f1 = get(report, kind, "fanout")
+        if isinstance(f1, dict) and "latency_ms" in f1:
+            p99 = f1["latency_ms"]["p99"]
+            clean = f1["lost"] == 0 and f1["errors"] == 0 and f1["disconnects"] == 0
+            if live:
+                clean = clean and f1["lost_kernel"] == 0
+                detail = f"kernel sockets lost {f1['lost_kernel']}"
+            else:  # an on-demand kernel takes nothing live, and its board:sync is whole
+                clean = clean and f1["kernel_unfollowed_ops"] == 0
+                clean = clean and f1["kernel_sync_behind"] == 0
+                detail = (
+                    f"ops to on-demand kernels {f1['kernel_unfollowed_ops']}, "
+                    f"board:sync short of the last op {f1['kernel_sync_behind']}"
+                )
+            ok = p99 is not None and p99 < 50 and clean
+            checks.append(
+                f"- page + kernel sockets ({title}), fan-out p99 < 50 ms with nothing lost: "
+                f"**{'met' if ok else 'not met'}** (p99 {fmt(p99, 1)} ms, lost {f1['lost']}, "
+                f"errors {f1['errors']}; {detail})"
+            )
+        parts = throughput_checks(report, kind)
+        if parts:
+            checks.append(
+                f"- page + kernel sockets ({title}), delivered points/s at least the Node "
+                "relay's: " + "; ".join(parts)
+            )
+    return checks
 
 
 PROFILE_NOTE = """**What made ours lead** (each change measured with this bench, before and after, 20 s runs
@@ -757,7 +1027,13 @@ So the levers were frames, their latency and the garbage collector, not validati
   python-socketio in search of binary parts (we send none), which for a 10,000-op board cost
   more than the encoding: 311 → ~140 ms.
 - permessage-deflate off (browsers offer it; compressing each small frame per socket cost
-  more CPU than the bytes saved)."""
+  more CPU than the bytes saved).
+- A broadcast frame written to a socket's websocket at once when its engine.io queue holds
+  nothing unwritten (`server/fanout.py`, `write_now`), instead of waking the socket's writer
+  task for it (two full `make bench` runs, 2026-12-02, before and after): one room, stock
+  clients, server CPU 89 → 57% of a core, p50 5.0 → 2.1 ms, p99 23.4 → 5.0 ms; one room,
+  `board:ops`, 61 → 49%; ten rooms, stock clients, 9,579 → 13,341 points/s delivered; ten
+  rooms, `board:ops`, a whole core either way (50,805 and 50,210 points/s)."""
 
 
 def interpretation(report: dict[str, Any]) -> str:
@@ -765,10 +1041,16 @@ def interpretation(report: dict[str, Any]) -> str:
     out = []
     for name, title in (("fanout", "one room"), ("rooms10", "ten rooms")):
         cost = {k: get(report, k, name, "server_cpu_us_per_delivery") for k in SERVERS}
-        if all(cost.values()):
+        if all(cost[k] for k in ("ours", "ours_stock", "python", "node")):
+            paired = "".join(
+                f", page + kernel sockets {'kernel live' if live else 'kernel on demand'} "
+                f"{cost[k]:.1f} µs"
+                for k, live in PAGE_KERNEL.items()
+                if cost[k]
+            )
             out.append(
-                f"{title}: ours {cost['ours']:.1f} µs (stock clients {cost['ours_stock']:.1f}), "
-                f"the python-socketio relay {cost['python']:.1f} µs, "
+                f"{title}: ours {cost['ours']:.1f} µs (stock clients {cost['ours_stock']:.1f}"
+                f"{paired}), the python-socketio relay {cost['python']:.1f} µs, "
                 f"the Node relay {cost['node']:.1f} µs"
             )
     if not out:
@@ -781,12 +1063,100 @@ def interpretation(report: dict[str, Any]) -> str:
         "lies between them is our Jupyter handler, schemas, room rules, rate limits and op "
         "log), both need most of a core for one room and fall behind in ten, while Node does "
         "the same frames several times cheaper. With `board:ops` a socket gets one frame per "
-        "tick whatever the number of ops, so the cost per delivered point drops with the load "
-        "and ours delivers what is offered in ten rooms too; what it pays is latency, the tick "
-        "(10 ms idle, longer under load)."
+        "tick whatever the number of ops, so the cost per delivered point drops with the load, "
+        "to about the Node relay's in ten rooms; there ours runs at a whole core, so it delivers "
+        "close to what is offered but its queues, and so its latency, grow (the targets above "
+        "say by how much); what it pays besides is the tick (10 ms idle, longer under load). "
+        "With page + kernel sockets the points are counted "
+        "at the pages, so the frames to live kernel sockets add to the cost per point and not to "
+        "the points."
     )
 
 
+def scale_out_note(report: dict[str, Any]) -> str:
+    """The Redis columns in words: what Redis costs per point, what two processes did, and
+    what limits them on this machine. Computed from the figures."""
+    out = []
+    costs = []
+    for name, title in (("fanout", "one room"), ("rooms10", "ten rooms")):
+        local = get(report, "ours", name, "server_cpu_us_per_delivery")
+        redis = get(report, "ours_redis", name, "server_cpu_us_per_delivery")
+        redis_own = get(report, "ours_redis", name, "redis_cpu_us_per_delivery")
+        if local and redis:
+            p99_redis = get(report, "ours_redis", name, "latency_ms", "p99")
+            p99_local = get(report, "ours", name, "latency_ms", "p99")
+            costs.append(
+                f"{title} {redis:.1f} µs of server CPU per delivered point, plus "
+                f"{fmt(redis_own, 1)} µs in redis-server, against {local:.1f} µs in memory "
+                f"({redis / local:.2f}{TIMES}, {(redis + (redis_own or 0)) / local:.2f}{TIMES} "
+                f"with Redis's own; p99 {fmt(p99_redis, 1)} against {fmt(p99_local, 1)} ms)"
+            )
+    if costs:
+        out.append(
+            "**Several processes sharing Redis.** One process on Redis costs, "
+            + "; ".join(costs)
+            + ": every op is also written to Redis and every emit published there and read "
+            "back, by the sending process too."
+        )
+    cores = report["machine"]["cores"]
+    slower = False  # whether two processes delivered less, or later, than one in memory
+    two = False  # whether a two-process column has figures
+    for kind, how in (
+        ("ours_redis2_members", "each room's members split"),
+        ("ours_redis2_rooms", "rooms split"),
+    ):
+        f = get(report, kind, "rooms10")
+        if not isinstance(f, dict) or "latency_ms" not in f:
+            continue
+        one = get(report, "ours", "rooms10", "delivered_points_per_s")
+        one_p99 = get(report, "ours", "rooms10", "latency_ms", "p99")
+        one_redis = get(report, "ours_redis", "rooms10", "delivered_points_per_s")
+        ratios = [
+            f"{f['delivered_points_per_s'] / base:.2f}{TIMES} one {what}"
+            for base, what in ((one, "in-memory process"), (one_redis, "process on Redis"))
+            if base
+        ]
+        versus = f" ({', '.join(ratios)})" if ratios else ""
+        if one:
+            worse_p99 = one_p99 is not None and (f["latency_ms"]["p99"] or 0) > one_p99
+            slower = slower or f["delivered_points_per_s"] < 0.99 * one or worse_p99
+        two = True
+        together = f["server_cpu_pct"] + (f["redis_cpu_pct"] or 0) + f["generator_cpu_pct"]
+        out.append(
+            f"Two processes, ten rooms, {how}: {fmt(f['delivered_points_per_s'])} of "
+            f"{fmt(f['offered_points_per_s'])} points/s offered delivered{versus}, p50 "
+            f"{fmt(f['latency_ms']['p50'], 1)} ms, p99 {fmt(f['latency_ms']['p99'], 1)} ms, "
+            f"lost {fmt(f['lost'])}, acks missing {fmt(f['errors'])}; server CPU "
+            f"{' + '.join(f'{v:.0f}' for v in f['server_cpu_pct_per_process'])} % of a core, "
+            f"Redis {fmt(f['redis_cpu_pct'])} %, the generator {fmt(f['generator_cpu_pct'])} %: "
+            f"{together:.0f} % of the {cores * 100} % this machine has (busy "
+            f"{fmt(f['machine_busy_pct'])} % in all)."
+        )
+    if two:
+        out.append(
+            f"**What limits the 2-process run here:** this machine has {cores} cores, and the "
+            "two servers, redis-server and the load generator all run on them (with other "
+            "people's jobs, as far as the *other processes* rows show), so neither "
+            "server process gets a core of its own as it would on a host with a core per "
+            "process and the generator elsewhere; and each process pays Redis's cost per op on "
+            "top of what one in-memory process pays (for each op the member check, the op's "
+            "metadata and the append script in Redis, and the op's emits pickled, published "
+            "and read back by every process: about 30% of a Redis process's samples in "
+            "`python -m bench.profile fanout --rooms 10 --kind ours_redis`, 2026-12-02). So these "
+            "columns show what the scale-out does under the ten-room load and what Redis costs; "
+            "they are not a measure of what two processes deliver on two free cores"
+            + (
+                f", and on {cores} cores one in-memory process (the first column) did better."
+                if slower
+                else "."
+            )
+            + " How many processes to run for how many classes: docs/jupyterhub.md, *Several "
+            "service processes*."
+        )
+    return "\n\n".join(out)
+
+
+TIMES = "\u00d7"  # the multiplication sign of the ratios
 HEADING = "## Benchmarks side by side"
 
 

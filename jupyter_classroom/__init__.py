@@ -6,6 +6,7 @@ from typing import Any
 
 from ._version import __version__
 from .client import ClassroomError, Client, Connection
+from .names import LABEXTENSION
 
 __all__ = [
     "Classroom",
@@ -34,4 +35,4 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    return [{"src": "labextension", "dest": "jupyter-classroom"}]
+    return [{"src": "labextension", "dest": LABEXTENSION}]

@@ -22,18 +22,17 @@ import html
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
-from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
 from tornado import web
-from tornado.httputil import url_concat
-from traitlets import Bool, Instance, default
+from traitlets import Bool, Instance
 
 from .server.events import ConnectRefused, ServerOptions
 from .server.handler import AUTH_RESOURCE
@@ -238,22 +237,25 @@ def home_page(facts: dict[str, Any], hub_home: str) -> str:
 """
 
 
-class HubIdentityProvider(IdentityProvider):
+class HubIdentityProvider(JupyterHubIdentityProvider):
     """Identifies hub users by their hub tokens, for a service built on Jupyter Server.
 
-    Accepts users (not services) holding the service's access scope
+    JupyterHub's own provider for single-user servers, with the classroom's rules: it accepts
+    users (not services) holding the service's access scope
     (``access:services!service=<name>``), and refuses tokens that could also enter or control
-    users' servers (:data:`SERVER_SCOPES`), saying why (:class:`ConnectRefused`).
+    users' servers (:data:`SERVER_SCOPES`), saying why (:class:`ConnectRefused`). Inherited:
+    ``hub_auth`` (a ``HubOAuth`` configured from the service's environment), the login
+    redirect to the hub's OAuth (``_patch_get_login_url``), no security warnings.
     """
 
-    hub_auth = Instance(HubOAuth)
     classroom_roles = Instance(HubRoles, ())
     need_token = Bool(False)  # no Jupyter token: hub tokens only
 
-    @default("hub_auth")
-    def _default_hub_auth(self) -> HubOAuth:
-        # configured from the service's environment ($JUPYTERHUB_API_URL, ...)
-        return HubOAuth(parent=self)
+    @property
+    def token(self) -> str:
+        """No Jupyter token. (JupyterHub's provider answers its API token here, which Jupyter
+        Server writes into its runtime files and URLs; the service's must stay with it.)"""
+        return ""
 
     async def get_user(self, handler: web.RequestHandler) -> HubUser | None:
         if hasattr(handler, "_classroom_hub_user"):
@@ -331,36 +333,11 @@ class HubIdentityProvider(IdentityProvider):
         self.classroom_roles.record(user)
         return user
 
-    def _patch_get_login_url(self, handler: web.RequestHandler) -> None:
-        """Send browsers that need to log in to the hub's OAuth, not to a password form."""
-        original = handler.get_login_url
-
-        def get_login_url() -> str:
-            with mock.patch.dict(
-                handler.application.settings, {"login_url": self.hub_auth.login_url}
-            ):
-                login_url = original()
-            params: dict[str, str] = {}
-            verifier = None
-            if getattr(self.hub_auth, "pkce_enabled", False):
-                verifier, challenge, method = self.hub_auth.generate_pkce_code_challenge()
-                params.update(code_challenge=challenge, code_challenge_method=method)
-            kwargs = {"code_verifier": verifier} if verifier else {}
-            params["state"] = self.hub_auth.set_state_cookie(
-                handler, next_url=handler.request.uri, **kwargs
-            )
-            return str(url_concat(login_url, params))
-
-        handler.get_login_url = get_login_url  # type: ignore[method-assign]
-
     def get_handlers(self) -> list[tuple[str, object]]:
         return [
             ("/oauth_callback", HubOAuthCallback, {"hub_auth": self.hub_auth}),  # type: ignore[list-item]
             (HOME_PATH, ServiceHomeHandler),
         ]
-
-    def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:
-        """Hub tokens guard every request: nothing to warn about."""
 
     @property
     def login_available(self) -> bool:

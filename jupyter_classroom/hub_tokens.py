@@ -75,6 +75,5 @@ class ClassroomTokens:
             db.delete(token)
         if stale:
             db.commit()
-            log.info(
-                "classroom: revoked %d classroom token(s) of %s", len(stale), spawner._log_name
-            )
+            server = f"{spawner.user.name}:{spawner.name}" if spawner.name else spawner.user.name
+            log.info("classroom: revoked %d classroom token(s) of %s", len(stale), server)

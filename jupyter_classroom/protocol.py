@@ -40,6 +40,9 @@ class Event:
     RTC_SIGNAL: Final = "rtc:signal"
     RTC_MEDIA: Final = "rtc:media"  # extension: which of a member's tracks are on (both ways)
     SERVER_ANNOUNCE: Final = "server:announce"
+    # extension: whether a socket takes a room's board live, and the board on demand
+    BOARD_FOLLOW: Final = "board:follow"
+    BOARD_SYNC: Final = "board:sync"
 
     # server → client (BOARD_OP, BOARD_CURSOR and RTC_SIGNAL are used both ways)
     ROOM_LIST_CHANGED: Final = "room:list_changed"
@@ -49,7 +52,8 @@ class Event:
     ROOM_CLOSED: Final = "room:closed"
     CHAT_MESSAGE: Final = "chat:message"
     SERVER_ANNOUNCEMENT: Final = "server:announcement"
-    # extension: a room's new ops as one list, for sockets that connect with auth.batch
+    # extension, both ways: a room's new ops as one list, for sockets that connect with
+    # auth.batch; from a client, several ops in one frame with one ack
     BOARD_OPS: Final = "board:ops"
     # extension: what changed in the room list, for sockets that connect with auth.list_diff
     ROOM_LIST_DIFF: Final = "room:list_diff"
@@ -107,6 +111,7 @@ MAX_ID: Final = 64
 MAX_SDP: Final = 64 * 1024
 MAX_TEXT_OP: Final = 2000
 MAX_ANNOUNCEMENT: Final = 1000
+MAX_BATCH_OPS: Final = 256  # ops in one client → server `board:ops`
 # Coordinates may sit off the visible board (a shape dragged past the edge) but stay bounded;
 # the bound also rejects NaN and infinities, which Python's json module happily decodes.
 COORD_LIMIT: Final = 16000.0
@@ -252,10 +257,33 @@ class BoardOpSend(_Payload, frozen=True):
     op: Op
 
 
+class BoardOpsSend(_Payload, frozen=True):
+    """Extension: several ops in one frame (a page's ops of one animation frame), each
+    validated, ruled on and sequenced as if sent alone, in order."""
+
+    room_id: Id
+    ops: Annotated[list[Op], msgspec.Meta(min_length=1, max_length=MAX_BATCH_OPS)]
+
+
 class BoardCursor(_Payload, frozen=True):
     room_id: Id
     x: Coord
     y: Coord
+
+
+class BoardFollow(_Payload, frozen=True):
+    """Extension: ``live: false`` stops the socket's live board (``board:op``, ``board:ops``,
+    ``board:cursor``) for the room; it fetches with ``board:sync`` when it needs the board."""
+
+    room_id: Id
+    live: bool
+
+
+class BoardSync(_Payload, frozen=True):
+    """Extension: the room's ops after ``since`` (or the whole board), as a join's ack has."""
+
+    room_id: Id
+    since: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class RtcCandidate(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -304,10 +332,13 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.ROOM_ATTACH: RoomAttach,
     Event.CHAT_SEND: ChatSend,
     Event.BOARD_OP: BoardOpSend,
+    Event.BOARD_OPS: BoardOpsSend,
     Event.BOARD_CURSOR: BoardCursor,
     Event.RTC_SIGNAL: RtcSignal,
     Event.RTC_MEDIA: RtcMedia,
     Event.SERVER_ANNOUNCE: ServerAnnounce,
+    Event.BOARD_FOLLOW: BoardFollow,
+    Event.BOARD_SYNC: BoardSync,
 }
 
 P = TypeVar("P")
@@ -466,6 +497,21 @@ class OpAccepted(_Reply, frozen=True):
     seq: int
 
 
+class OpResult(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One op of a ``board:ops`` batch: its ``seq``, or why it was refused."""
+
+    seq: int | msgspec.UnsetType = msgspec.UNSET
+    error: ErrorBody | msgspec.UnsetType = msgspec.UNSET
+
+
+class OpsAccepted(_Reply, frozen=True):
+    results: list[OpResult]  # one per op sent, in order
+
+
+class BoardSynced(_Reply, frozen=True):
+    board: BoardState
+
+
 # events the server sends
 
 
@@ -550,9 +596,12 @@ ACKS: Final[dict[str, type[_Reply]]] = {
     Event.ROOM_ATTACH: AttachedReply,
     Event.CHAT_SEND: ChatSent,
     Event.BOARD_OP: OpAccepted,
+    Event.BOARD_OPS: OpsAccepted,
     Event.RTC_SIGNAL: OkReply,
     Event.RTC_MEDIA: OkReply,
     Event.SERVER_ANNOUNCE: OkReply,
+    Event.BOARD_FOLLOW: OkReply,
+    Event.BOARD_SYNC: BoardSynced,
 }
 
 EVENTS: Final[dict[str, type[_Reply]]] = {

@@ -168,6 +168,14 @@ class Rooms:
             )
         return room
 
+    async def board(
+        self, room_id: str, member_id: str | None, sid: str, since: int | None
+    ) -> BoardSlice:
+        """A member's board on demand: the ops after ``since``, or the whole (folded) board
+        with ``complete`` when ``since`` is absent or older than the last fold."""
+        await self.require_member(room_id, member_id, sid)
+        return await self.store.board(room_id, since)
+
     async def require_host(self, room_id: str, member_id: str | None, sid: str) -> RoomRecord:
         room = await self.require_member(room_id, member_id, sid)
         if room.host_id != member_id:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from jupyter_classroom.names import LABEXTENSION
+
+from .helpers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 CHP_ENV = "CONFIGURABLE_HTTP_PROXY"  # path of the configurable-http-proxy executable
@@ -60,12 +63,6 @@ def missing_dependency() -> str | None:
     if shutil.which("node") is None:
         return "node is not installed (configurable-http-proxy needs it)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -279,7 +276,7 @@ def start_hub(root: Path) -> Hub:
     if (built / "package.json").exists():
         jupyter_path = root / "jupyter-path"
         (jupyter_path / "labextensions").mkdir(parents=True, exist_ok=True)
-        link = jupyter_path / "labextensions" / "jupyter-classroom"
+        link = jupyter_path / "labextensions" / LABEXTENSION
         if not link.exists():
             link.symlink_to(built, target_is_directory=True)
         env["JUPYTER_PATH"] = str(jupyter_path)

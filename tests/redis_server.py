@@ -18,14 +18,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from .helpers import free_port
+
 MISSING = "redis-server is not on PATH: install the Debian package redis-server"
 MISSING_CLIENT = "the redis Python package is not installed: pip install 'redis>=5'"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ping(port: int) -> bool:

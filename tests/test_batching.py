@@ -7,7 +7,7 @@ import time
 
 from jupyter_classroom.server.batching import OpBatcher
 
-from .test_board import stroke
+from .helpers import host_and_python_member, stroke
 
 
 async def room_of_three(connect):
@@ -108,3 +108,69 @@ async def test_the_tick_lengthens_while_the_loop_is_behind_and_recovers():
         batcher.add("r", {"seq": 0})
         await asyncio.sleep(batcher.interval + 0.005)
     assert batcher.interval < busy / 2
+
+
+async def test_an_op_after_a_quiet_tick_goes_at_once_a_burst_waits_for_the_tick():
+    sent: list[tuple[float, list[int]]] = []
+    loop = asyncio.get_running_loop()
+
+    async def send(room_id: str, ops: list) -> None:
+        sent.append((loop.time(), [op["seq"] for op in ops]))
+
+    batcher = OpBatcher(send, min_interval=0.5, max_interval=1.0)
+    batcher.busy_share = 2.0  # never "busy": the tick stays at min_interval
+    batcher.add("r", {"seq": 1})
+    batcher.add("r", {"seq": 2})  # read in the same turn: the same frame
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert [seqs for _, seqs in sent] == [[1, 2]]  # within three turns: no tick waited
+    batcher.add("r", {"seq": 3})  # within the tick of that frame: waits for it
+    batcher.add("r", {"seq": 4})
+    await asyncio.sleep(0.1)
+    assert len(sent) == 1
+    await asyncio.sleep(0.6)
+    assert sent[1][1] == [3, 4] and sent[1][0] - sent[0][0] >= 0.5
+
+
+async def test_a_client_batch_is_ruled_on_op_by_op_in_order(connect, server):
+    alice, bob, carol, room_id, _, bob_id = await room_of_three(connect)
+    clear = {"type": "clear", "id": "c1"}  # host only: bob may not
+    extend = {"type": "extend", "id": "e1", "target": "b1", "points": [[5, 5]]}
+    orphan = {"type": "extend", "id": "e2", "target": "nope", "points": [[6, 6]]}
+    ops = [stroke("b1", (1, 1)), extend, clear, orphan, stroke("b1", (2, 2))]
+    ack = await bob.ok("board:ops", {"room_id": room_id, "ops": ops})
+    assert [r.get("seq") for r in ack["results"]] == [1, 2, None, None, None]
+    codes = [r["error"]["code"] for r in ack["results"][2:]]
+    assert codes == ["forbidden", "not_found", "conflict"]
+    assert all(r["error"]["message"] for r in ack["results"][2:])
+    # the others get the accepted ones, as if sent alone
+    assert [(await carol.next("board:op"))["op"]["id"] for _ in range(2)] == ["b1", "e1"]
+    await carol.nothing("board:op")
+    listed = (await bob.next("board:ops"))["ops"]
+    assert [o["seq"] for o in listed] == [1, 2] and {o["author"] for o in listed} == {bob_id}
+
+    # the frame itself is checked whole
+    assert await bob.error("board:ops", {"room_id": room_id, "ops": []}) == "bad_request"
+    bad = [stroke("b2", (1, 1)), {"type": "stroke", "id": "b3"}]
+    assert await bob.error("board:ops", {"room_id": room_id, "ops": bad}) == "bad_request"
+    many = [stroke(f"m{i}", (1, 1)) for i in range(257)]
+    assert await bob.error("board:ops", {"room_id": room_id, "ops": many}) == "too_large"
+    stranger = await connect("mallory")
+    refused = await stranger.ok("board:ops", {"room_id": room_id, "ops": [stroke("x", (1, 1))]})
+    assert refused["results"][0]["error"]["code"] == "not_member"
+    await carol.nothing("board:op")
+
+
+async def test_the_python_client_puts_several_ops_in_one_message(connect, server):
+    from jupyter_classroom.client import ClassroomError
+
+    async with host_and_python_member(server, connect, "python batch") as (alice, room_id, bob):
+        ops = [stroke("p1", (1, 1)), {"type": "clear", "id": "c1"}, stroke("p2", (2, 2))]
+        outcomes = await asyncio.to_thread(bob.ops, ops)
+        assert outcomes[0] == 1 and outcomes[2] == 2
+        assert isinstance(outcomes[1], ClassroomError) and outcomes[1].code == "forbidden"
+        # the replica has its own ops as the server stores them
+        room = bob.connection.rooms[room_id]
+        assert [o["op"]["id"] for o in room.ops] == ["p1", "p2"]
+        heard = [(await alice.next("board:op"))["op"]["id"] for _ in range(2)]
+        assert heard == ["p1", "p2"]

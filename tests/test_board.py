@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def stroke(op_id: str, *points: tuple[float, float], color: str = "#ff0000") -> dict:
-    return {
-        "type": "stroke",
-        "id": op_id,
-        "points": [list(p) for p in points],
-        "color": color,
-        "width": 3,
-        "tool": "pen",
-    }
+from .helpers import stroke
 
 
 async def two_in_a_room(connect):

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from jupyter_classroom import ClassroomError, Client, Connection
 
-
-def stroke(op_id: str, x: float) -> dict:
-    return {"type": "stroke", "id": op_id, "points": [[x, x]], "color": "#123456", "width": 2}
+from .helpers import stroke, wait_for
 
 
 async def in_thread(fn, *args, **kwargs):
     """Run a blocking Client call off the loop that serves Jupyter in this test."""
     return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 async def test_sync_client_create_join_chat_draw(server):
@@ -40,7 +30,7 @@ async def test_sync_client_create_join_chat_draw(server):
         joined = await in_thread(student.join, room.id, "pw")
         assert joined.you["role"] == "member" and not joined.is_host
         await in_thread(teacher.say, "welcome")
-        assert await in_thread(teacher.op, stroke("t1", 10)) == 1
+        assert await in_thread(teacher.op, stroke("t1", (10, 10))) == 1
         await wait_for(lambda: len(student.room.ops) == 1 and heard)
         assert heard[0]["text"] == "welcome" and student.room.ops[0]["op"]["id"] == "t1"
         await wait_for(lambda: len(teacher.room.members) == 2)
@@ -75,7 +65,7 @@ async def test_reconnect_loses_and_duplicates_nothing(server, connect):
     try:
         await watcher.join(room_id)
         for i in range(10):
-            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.rooms[room_id].seq == 10)
         # the watcher's websocket drops (as on a network fault); ops go on while it is away
         sio = server.app.room_server.sio
@@ -87,10 +77,10 @@ async def test_reconnect_loses_and_duplicates_nothing(server, connect):
         sio.get_environ(sid)["tornado.handler"].close()
         await wait_for(lambda: not watcher.connected)
         for i in range(10, 25):
-            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.connected and watcher.rooms[room_id].seq == 25)
         for i in range(25, 30):
-            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", i)})
+            await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.rooms[room_id].seq == 30)
         ops = watcher.rooms[room_id].ops
         assert [o["seq"] for o in ops] == list(range(1, 31))
@@ -110,9 +100,9 @@ async def test_ops_arriving_out_of_order_are_applied_in_seq_order(server, connec
         alice.on("board:op", lambda op: applied.append(op["seq"]))
         # both draw at once: seq order on alice's replica must have no gap and no repeat
         await asyncio.gather(
-            *(alice.op(room.id, stroke(f"a{i}", i)) for i in range(15)),
+            *(alice.op(room.id, stroke(f"a{i}", (i, i))) for i in range(15)),
             *(
-                bob.ok("board:op", {"room_id": room.id, "op": stroke(f"b{i}", i)})
+                bob.ok("board:op", {"room_id": room.id, "op": stroke(f"b{i}", (i, i))})
                 for i in range(15)
             ),
         )

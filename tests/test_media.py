@@ -24,6 +24,8 @@ from jupyter_classroom.media import (
     read_counter,
 )
 
+from .helpers import wait_for
+
 pytestmark = pytest.mark.timeout(90)
 
 MakeConnection = Callable[[str], Awaitable[Connection]]
@@ -53,13 +55,6 @@ async def peers() -> AsyncIterator[list[MediaPeer]]:
     for peer in made:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(peer.close(), 10)
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 def mean_colour(received: ReceivedTrack) -> np.ndarray:

@@ -27,8 +27,9 @@ import pytest
 
 from jupyter_classroom import Connection
 
+from .helpers import free_port, stroke, wait_for
 from .peers import Peer, ServerInfo, peer_pool
-from .redis_server import free_port, running_redis
+from .redis_server import running_redis
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -148,17 +149,6 @@ async def connect() -> AsyncIterator[Callable[..., Awaitable[Peer]]]:
         yield _connect
 
 
-def stroke(op_id: str, x: float = 1.0) -> dict[str, Any]:
-    return {"type": "stroke", "id": op_id, "points": [[x, x]], "color": "#123456", "width": 2}
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -223,7 +213,7 @@ async def test_late_joiner_on_the_other_process_gets_the_board(
     drawer = await connect(p1, "drawer")
     room_id = (await drawer.create("Late join"))["room"]["id"]
     for i in range(30):
-        await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"s{i}", i)})
+        await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"s{i}", (i, i))})
         extend = {"type": "extend", "id": f"e{i}", "target": f"s{i}", "points": [[i, i + 1]]}
         await drawer.ok("board:op", {"room_id": room_id, "op": extend})
     await drawer.ok("chat:send", {"room_id": room_id, "text": "look at this"})
@@ -405,14 +395,14 @@ async def test_clients_of_a_killed_process_resume_on_the_other(redis_url: str) -
 
             async def draw_by_carol(n: int) -> None:
                 op_id = f"c{len(sent)}"
-                await carol.ok("board:op", {"room_id": room.id, "op": stroke(op_id, n)})
+                await carol.ok("board:op", {"room_id": room.id, "op": stroke(op_id, (n, n))})
                 sent.append(op_id)
 
             drops: list[str] = []
             alice.on("disconnect", lambda _: drops.append("alice"))
             bob.on("disconnect", lambda _: drops.append("bob"))
             for i in range(10):
-                await alice.op(room.id, stroke(f"a{i}", i))
+                await alice.op(room.id, stroke(f"a{i}", (i, i)))
                 sent.append(f"a{i}")
                 await draw_by_carol(i)
             await wait_for(lambda: alice.rooms[room.id].seq == 20 and bob.rooms[room.id].seq == 20)
@@ -424,7 +414,7 @@ async def test_clients_of_a_killed_process_resume_on_the_other(redis_url: str) -
             await wait_for(lambda: alice.connected and bob.connected)
             await wait_for(lambda: alice.rooms[room.id].seq == 35 and bob.rooms[room.id].seq == 35)
             for i in range(5):  # and both draw again, now through p2
-                await alice.op(room.id, stroke(f"z{i}", i))
+                await alice.op(room.id, stroke(f"z{i}", (i, i)))
                 sent.append(f"z{i}")
                 await draw_by_carol(i)
             await wait_for(lambda: alice.rooms[room.id].seq == 45 and bob.rooms[room.id].seq == 45)

@@ -13,6 +13,7 @@ from jupyter_classroom.board import visible_objects
 from jupyter_classroom.store import MemberRecord, MemoryStore, RoomRecord, Store
 from jupyter_classroom.store.base import BoardSlice, OpMeta, RoomLimitReached, Ticket
 
+from .helpers import stroke
 from .redis_server import running_redis
 
 try:  # only the Redis half of the suite needs the redis package (running_redis skips it)
@@ -73,17 +74,6 @@ def member(member_id: str, *sockets: str, order: int = 0) -> MemberRecord:
         sockets=set(sockets),
         present_order=order,
     )
-
-
-def stroke(op_id: str, *points: tuple[float, float]) -> dict[str, Any]:
-    return {
-        "type": "stroke",
-        "id": op_id,
-        "points": [list(p) for p in points],
-        "color": "#123456",
-        "width": 2.5,
-        "tool": "pen",
-    }
 
 
 def extend(op_id: str, target: str, *points: tuple[float, float]) -> dict[str, Any]:

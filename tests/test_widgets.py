@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 from typing import Any
 
 import pytest
@@ -16,14 +15,9 @@ from PIL import Image
 from jupyter_classroom import Client
 from jupyter_classroom.widgets import Chat, Classroom, Lobby, Participants, Whiteboard
 
+from .helpers import wait_for
+
 COMMAND_NAMES = {number: name for name, number in COMMANDS.items()}
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -208,9 +202,10 @@ async def test_lock_stops_members_drawing(pair):
     drag(board_a, (30, 30), (40, 40))
     await wait_for(lambda: len(board_b.objects) == 1)
     await asyncio.sleep(0.3)
-    assert [o["author"] for o in student.connection.rooms[room_id].ops] == [
-        teacher.room.you["id"]
-    ] * len(student.connection.rooms[room_id].ops)
+    # only the host's stroke is on the board (an empty board must fail this too)
+    ops = student.connection.rooms[room_id].ops
+    assert [o["op"]["points"][0] for o in ops if o["op"]["type"] == "stroke"] == [[30, 30]]
+    assert {o["author"] for o in ops} == {teacher.room.you["id"]}
 
 
 async def test_late_join_and_client_ready_redraw_the_board(pair, server, canvas_commands):
@@ -408,7 +403,8 @@ async def test_browser_board_leaves_drawing_to_the_page(pair, connect, canvas_co
     painting anything."""
     from jupyter_classroom.widgets.board_canvas import BoardCanvas, BrowserWhiteboard
 
-    teacher, student, room_id, _ = pair
+    teacher, student, room_id, (_, kernel_board) = pair
+    kernel_board.close()  # its listeners would keep the board live for the student's kernel
     board = Whiteboard(student, room_id, mode="browser")
     try:
         assert isinstance(board, BrowserWhiteboard) and board.mode == "browser"
@@ -434,7 +430,10 @@ async def test_browser_board_leaves_drawing_to_the_page(pair, connect, canvas_co
         stroke = {"type": "stroke", "id": "pg1", "points": [[1, 2], [3, 4]], "color": "#123456",
                   "width": 4.0, "tool": "pen"}  # fmt: skip
         await page.ok("board:op", {"room_id": room_id, "op": stroke})
-        await wait_for(lambda: [o["id"] for o in board.objects] == ["pg1"])
+        # the kernel does not follow the board live: it fetches it when Python reads it
+        # (off this loop's thread: the server runs on it)
+        await wait_for(lambda: not student.connection.rooms[room_id].live)
+        assert [o["id"] for o in await objects_of(board)] == ["pg1"]
         await wait_for(lambda: [o["op"]["id"] for o in ops_of_room(teacher, room_id)] == ["pg1"])
         # ops from Python reach the page like anyone's
         drawn = await asyncio.to_thread(board.draw_stroke, [(5, 5), (9, 9)], "#ff0000")
@@ -444,13 +443,18 @@ async def test_browser_board_leaves_drawing_to_the_page(pair, connect, canvas_co
         # the teacher's ops arrive too, and the kernel draws none of it
         await asyncio.to_thread(teacher.op, {"type": "text", "x": 1, "y": 1, "text": "hi",
                                              "color": "#000000", "size": 12})  # fmt: skip
-        await wait_for(lambda: len(board.objects) == 3)
+        assert len(await objects_of(board)) == 3
         assert not [c for c, _ in canvas_commands if c is board.canvas]
         await asyncio.to_thread(board.undo)  # this kernel's own last op
-        await wait_for(lambda: [o["id"] for o in board.objects] == ["pg1", board.objects[-1]["id"]])
-        assert board.objects[-1]["type"] == "text"
+        objects = await objects_of(board)
+        assert [o["id"] for o in objects] == ["pg1", objects[-1]["id"]]
+        assert objects[-1]["type"] == "text"
     finally:
         board.close()
+
+
+async def objects_of(board: Whiteboard) -> list[dict[str, Any]]:
+    return await asyncio.to_thread(lambda: board.objects)
 
 
 def ops_of_room(client: Client, room_id: str) -> list[dict]:
@@ -470,12 +474,12 @@ def test_board_mode_follows_the_installed_extension(tmp_path, monkeypatch):
     monkeypatch.setattr("jupyter_core.paths.SYSTEM_JUPYTER_PATH", [])
     monkeypatch.setattr("jupyter_core.paths.ENV_JUPYTER_PATH", [])
     assert not labextension_installed() and board_mode() == "kernel"
-    extension = data / "labextensions" / "jupyter-classroom"
+    extension = data / "labextensions" / "jupyter-live-classroom"  # as the wheel installs it
     extension.mkdir(parents=True)
-    (extension / "package.json").write_text(json.dumps({"name": "jupyter-classroom"}))
+    (extension / "package.json").write_text(json.dumps({"name": "jupyter-live-classroom"}))
     assert not labextension_installed(), "a package.json without a build is not an extension"
     (extension / "package.json").write_text(
-        json.dumps({"name": "jupyter-classroom", "jupyterlab": {"_build": {"load": "x.js"}}})
+        json.dumps({"name": "jupyter-live-classroom", "jupyterlab": {"_build": {"load": "x.js"}}})
     )
     assert labextension_installed() and board_mode() == "browser"
     assert board_mode("kernel") == "kernel"

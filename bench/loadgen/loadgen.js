@@ -11,6 +11,17 @@
 //           board:op ops of live strokes (a `stroke` op, then `extend` ops of one point each).
 //           The send time travels in the op id ("e.<...>.<ms since epoch>"), so each receiver
 //           computes latency; seqs acked to senders tell receivers what they should have got.
+//           `topology: "page+kernel"` (our server only) makes each member two sockets, as a
+//           notebook with our extension does: a kernel socket (the Python client: client_id,
+//           room:create or room:join) and a page socket (no client_id) attached to the same
+//           member with the kernel's `room:ticket` (`room:attach {ticket, board: true}`). The
+//           page draws and measures as a one-socket member does; the kernel socket takes the
+//           board live (`kernelLive: true`: its receipts are checked for loss too, with latency
+//           of their own) or sends `board:follow {live: false}` once the page is attached and
+//           fetches the board with `board:sync` after the run (one kernel per room).
+//           `roomUrls` (several server processes sharing Redis, as behind a balancer): one
+//           list of server URLs per room; member m of room r connects to
+//           roomUrls[r][m % length] (its page too), else every socket to `url`.
 //   latejoin  one member fills a board with `ops` stroke ops, then `joins` fresh sockets join:
 //           time from room:join to its ack, and the ack frame's bytes.
 //   idle    `sockets` connections, connected and nothing else (for the server's RSS).
@@ -26,14 +37,18 @@ const now = () => performance.timeOrigin + performance.now(); // ms, comparable 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let clientCounter = 0;
-function connect(name) {
+// page: a JupyterLab page's socket, which sends no client_id (each page socket is a client
+// of its own) and becomes a member by `room:attach` with its kernel's ticket
+function connect(name, { page = false, url = cfg.url } = {}) {
+  // batch: ask our server for `board:ops` lists (a protocol extension)
+  const auth = { name, batch: !!cfg.serverBatch };
+  if (!page) auth.client_id = `${cfg.tag || "g"}-${name}-${++clientCounter}`;
   return new Promise((resolve, reject) => {
-    const socket = io(cfg.url, {
+    const socket = io(url, {
       path: "/classroom/socket.io",
       transports: ["websocket"],
       extraHeaders: cfg.headers || {},
-      // batch: ask our server for `board:ops` lists (a proposed protocol extension)
-      auth: { name, client_id: `${cfg.tag || "g"}-${name}-${++clientCounter}`, batch: !!cfg.serverBatch },
+      auth,
       reconnection: false,
       forceNew: true,
       timeout: 30000,
@@ -109,58 +124,91 @@ async function fanout() {
   // batch: pointer events per op (1: one op per event; 2: 30 Hz ops of 2 points, as the
   // whiteboard widget batches); the stroke length is in ops
   const { rooms: roomCount, members, drawers, rate, duration, batch = 1 } = cfg;
+  const paired = cfg.topology === "page+kernel";
+  const kernelLive = cfg.kernelLive !== false;
   const strokeLength = Math.max(1, Math.round(120 / batch));
+  const urlOf = (r, m) => {
+    const urls = cfg.roomUrls && cfg.roomUrls[r];
+    return urls && urls.length ? urls[m % urls.length] : cfg.url;
+  };
   const rooms = [];
+  // page+kernel: the kernel socket (already a member) gets a ticket, the page socket attaches
+  // with it as the same member; an on-demand kernel then stops taking the board live
+  async function attachPage(r, m, kernel, roomId, you) {
+    if (!paired) return kernel;
+    const { ticket } = await request(kernel, "room:ticket", { room_id: roomId });
+    const page = await connect(`r${r}m${m}`, { page: true, url: urlOf(r, m) });
+    const ack = await request(page, "room:attach", { ticket, board: true });
+    if (ack.you.id !== you) throw new Error(`r${r}m${m}: the page attached as ${ack.you.id}, not ${you}`);
+    if (!kernelLive) await request(kernel, "board:follow", { room_id: roomId, live: false });
+    return page;
+  }
   // set up: a host per room creates it (the host is drawer 0), the others join
   await pool([...Array(roomCount).keys()], 10, async (r) => {
-    const host = await connect(`r${r}m0`);
+    const host = await connect(`r${r}m0`, { url: urlOf(r, 0) });
     const ack = await request(host, "room:create", { title: `bench ${r}`, listed: false });
-    rooms[r] = { id: ack.room.id, sockets: [host], you: [ack.you.id], acked: [] };
+    rooms[r] = { id: ack.room.id, sockets: [], kernels: [], you: [ack.you.id], acked: [] };
+    rooms[r].sockets[0] = await attachPage(r, 0, host, ack.room.id, ack.you.id);
+    if (paired) rooms[r].kernels[0] = host;
   });
   const joins = [];
   for (let r = 0; r < roomCount; r++) for (let m = 1; m < members; m++) joins.push([r, m]);
   await pool(joins, 50, async ([r, m]) => {
-    const socket = await connect(`r${r}m${m}`);
+    const socket = await connect(`r${r}m${m}`, { url: urlOf(r, m) });
     const ack = await request(socket, "room:join", { room_id: rooms[r].id });
-    rooms[r].sockets[m] = socket;
     rooms[r].you[m] = ack.you.id;
+    rooms[r].sockets[m] = await attachPage(r, m, socket, rooms[r].id, ack.you.id);
+    if (paired) rooms[r].kernels[m] = socket;
   });
 
-  const hist = new Histogram();
   let window = { start: Infinity, end: Infinity };
   // throughput is counted in the steady state: not while the pipeline fills at the start
   // (a server with 400 ms of latency would otherwise lose 400 ms of its count to it)
   let steady = { start: Infinity, end: Infinity };
-  let pointsInWindow = 0;
-  let received = 0;
+  // what the members' drawing sockets (pages in page+kernel) and the live kernel sockets got
+  const stats = () => ({ hist: new Histogram(), received: 0, pointsInWindow: 0 });
+  const member = stats();
+  const kernel = stats();
+  let kernelUnfollowed = 0; // ops that reached an on-demand kernel socket (should be none)
   let disconnects = 0;
   let duplicates = 0;
   let reordered = 0;
   for (const room of rooms) {
-    // a bitmap of the seqs each member received (one byte per seq, grown on demand)
-    room.got = room.sockets.map(() => new Uint8Array(1024));
-    room.last = room.sockets.map(() => 0);
-    room.sockets.forEach((socket, m) => {
+    // every socket that takes the board: tracked ones must get every op of the others
+    room.receivers = room.sockets.map((socket, m) => ({ socket, m, kernel: false, tracked: true }));
+    room.kernels.forEach((socket, m) =>
+      room.receivers.push({ socket, m, kernel: true, tracked: kernelLive }),
+    );
+    // a bitmap of the seqs each receiver got (one byte per seq, grown on demand)
+    room.got = room.receivers.map(() => new Uint8Array(1024));
+    room.last = room.receivers.map(() => 0);
+    room.receivers.forEach((receiver, i) => {
+      const { socket, m } = receiver;
+      const counts = receiver.kernel ? kernel : member;
       socket.on("disconnect", () => disconnects++);
       const onOp = (data, t) => {
+        if (!receiver.tracked) {
+          kernelUnfollowed++;
+          return;
+        }
         const id = data.op.id;
         const sent = Number(id.slice(id.lastIndexOf(":") + 1));
-        hist.add(t - sent);
-        received++;
-        let got = room.got[m];
+        counts.hist.add(t - sent);
+        counts.received++;
+        let got = room.got[i];
         if (data.seq >= got.length) {
           const bigger = new Uint8Array(Math.max(got.length * 2, data.seq + 1));
           bigger.set(got);
-          room.got[m] = got = bigger;
+          room.got[i] = got = bigger;
         }
         if (got[data.seq]) duplicates++;
         got[data.seq] = 1;
-        if (data.seq < room.last[m]) reordered++;
-        room.last[m] = data.seq;
-        if (t >= steady.start && t <= steady.end) pointsInWindow += data.op.points.length;
+        if (data.seq < room.last[i]) reordered++;
+        room.last[i] = data.seq;
+        if (t >= steady.start && t <= steady.end) counts.pointsInWindow += data.op.points.length;
       };
       socket.on("board:op", (data) => onOp(data, now()));
-      // the proposed `board:ops` extension: a room's ops of the last tick, own ones included
+      // the `board:ops` extension: a room's ops of the last tick, own ones included
       socket.on("board:ops", (data) => {
         const t = now();
         for (const op of data.ops) if (op.author !== room.you[m]) onOp(op, t);
@@ -236,13 +284,14 @@ async function fanout() {
   const sendEnd = now();
   await Promise.all([...pending]);
   // drain: wait until every receiver has every acked op of the others, or 10 s
-  const missing = () => {
+  const missing = (kernels) => {
     let lost = 0;
     for (const room of rooms) {
-      room.sockets.forEach((_, m) => {
+      room.receivers.forEach(({ m, kernel: isKernel, tracked }, i) => {
+        if (!tracked || isKernel !== kernels) return;
         room.acked.forEach((seqs, d) => {
           if (d === m) return;
-          const got = room.got[m];
+          const got = room.got[i];
           for (const s of seqs) if (!(s < got.length && got[s])) lost++;
         });
       });
@@ -250,15 +299,43 @@ async function fanout() {
     return lost;
   };
   const drainUntil = now() + 10000;
-  let lost = missing();
+  let lost = missing(false) + missing(true);
   while (lost > 0 && now() < drainUntil) {
     await sleep(200);
-    lost = missing();
+    lost = missing(false) + missing(true);
   }
+  const lostKernel = missing(true);
+  const trackedPerMember = paired && kernelLive ? 2 : 1;
   const expected = rooms.reduce(
-    (acc, room) => acc + room.acked.reduce((a, seqs) => a + seqs.length, 0) * (members - 1),
+    (acc, room) =>
+      acc + room.acked.reduce((a, seqs) => a + seqs.length, 0) * (members - 1) * trackedPerMember,
     0,
   );
+  // an on-demand kernel fetches the board when Python asks: one kernel per room (a member
+  // that did not draw) asks for the whole board, which must hold every acked op
+  const syncMs = [];
+  let syncBehind = 0;
+  if (paired && !kernelLive) {
+    for (const room of rooms) {
+      const socket = room.kernels[members - 1];
+      const t = now();
+      const ack = await request(socket, "board:sync", { room_id: room.id }, 60000);
+      syncMs.push(now() - t);
+      const last = room.acked.reduce((a, seqs) => seqs.reduce((b, q) => Math.max(b, q), a), 0);
+      if (ack.board.seq < last) syncBehind++;
+    }
+  }
+  const latency = (h) => ({
+    p50: h.pct(0.5),
+    p90: h.pct(0.9),
+    p99: h.pct(0.99),
+    p999: h.pct(0.999),
+    max: h.max,
+    mean: h.n ? h.sum / h.n : null,
+    n: h.n,
+  });
+  // sparse histogram [bucket, count] (0.05 ms buckets) so several generators can be merged
+  const sparse = (h) => Array.from(h.counts.entries()).filter(([, c]) => c > 0);
   // receivers' seqs must be increasing per room with no gap beyond the sender's own ops
   const result = {
     mode: "fanout",
@@ -272,29 +349,35 @@ async function fanout() {
     sent_points: sentPoints,
     errors,
     error_codes: errorCodes,
+    topology: paired ? "page+kernel" : "member",
+    kernel_live: paired ? kernelLive : null,
+    sockets_per_member: paired ? 2 : 1,
+    // every tracked receiver: the members' sockets and, kernelLive, their kernel sockets
     expected_deliveries: expected,
-    received_deliveries: received,
+    received_deliveries: member.received + kernel.received,
     lost,
+    lost_kernel: lostKernel,
     duplicates,
     reordered,
     disconnects,
+    // what the members' drawing sockets (pages) got, as in the one-socket topology
     offered_points_per_s: (sentPoints * (members - 1)) / duration,
-    delivered_points_per_s: pointsInWindow / (duration - warmup),
+    delivered_points_per_s: member.pointsInWindow / (duration - warmup),
     warmup_s: warmup,
     send_lag_ms: sendEnd - window.end,
-    latency_ms: {
-      p50: hist.pct(0.5),
-      p90: hist.pct(0.9),
-      p99: hist.pct(0.99),
-      p999: hist.pct(0.999),
-      max: hist.max,
-      mean: hist.n ? hist.sum / hist.n : null,
-      n: hist.n,
-    },
-    // sparse histogram [bucket, count] (0.05 ms buckets) so several generators can be merged
-    hist: Array.from(hist.counts.entries()).filter(([, c]) => c > 0),
+    latency_ms: latency(member.hist),
+    hist: sparse(member.hist),
+    // live kernel sockets (page+kernel, kernelLive)
+    kernel_received_deliveries: kernel.received,
+    kernel_delivered_points_per_s: kernel.pointsInWindow / (duration - warmup),
+    kernel_latency_ms: latency(kernel.hist),
+    kernel_hist: sparse(kernel.hist),
+    // on-demand kernel sockets (page+kernel, not kernelLive)
+    kernel_unfollowed_ops: kernelUnfollowed,
+    kernel_sync_ms: syncMs,
+    kernel_sync_behind: syncBehind,
   };
-  for (const room of rooms) for (const s of room.sockets) s.close();
+  for (const room of rooms) for (const { socket } of room.receivers) socket.close();
   return result;
 }
 

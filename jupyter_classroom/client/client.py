@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from .connection import ClassroomError, Connection, Listener, RoomState
+from .connection import BOARD_EVENTS, ClassroomError, Connection, Listener, RoomState
 
 T = TypeVar("T")
 
@@ -98,8 +98,12 @@ class Client:
         await connection.connect()
         return connection
 
+    def on_own_thread(self) -> bool:
+        """Whether the caller runs on the client's thread (in a listener)."""
+        return threading.current_thread() is self._loop.thread
+
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        if threading.current_thread() is self._loop.thread:
+        if self.on_own_thread():
             # A listener (it runs on this thread) waiting for the loop it blocks would hang
             # until the timeout: say so at once.
             coro.close()
@@ -190,6 +194,17 @@ class Client:
         """Put one board op (a dict as in the protocol; ``id`` is added if missing)."""
         return self._call(self._op(op, room_id))
 
+    def ops(
+        self, ops: list[dict[str, Any]], *, room_id: str | None = None
+    ) -> list[int | ClassroomError]:
+        """Put several board ops in one message: for each, its seq or the server's refusal."""
+        return self._call(self.connection.ops(self._target(room_id), ops))
+
+    def sync_board(self, room_id: str | None = None) -> RoomState:
+        """Fetch the ops the replica lacks (for a board not followed live; see
+        ``Connection.follow_board``)."""
+        return self._call(self.connection.sync_board(self._target(room_id)))
+
     def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Any protocol event with an ack (room:update, room:kick, room:ticket, ...)."""
         return self._call(self._request(event, payload))
@@ -197,6 +212,8 @@ class Client:
     def on(self, event: str, callback: Listener) -> None:
         """Call ``callback(payload)`` on the client's thread for each ``event``."""
         self.connection.on(event, callback)
+        if event in BOARD_EVENTS:  # a board fetched on demand goes live for the listener
+            self.submit(self.connection.follow_listened_boards())
 
     def off(self, event: str, callback: Listener) -> None:
         """Stop calling ``callback`` for ``event``."""

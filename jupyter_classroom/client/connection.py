@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import msgspec
 import socketio
 
-from ..protocol import Event, Op
+from ..protocol import MAX_BATCH_OPS, MAX_FRAME, Event, Op
+from ..tasks import TaskSet
 
 log = logging.getLogger("jupyter_classroom.client")
 
@@ -37,6 +38,8 @@ RETRY_AFTER = 1.0  # seconds before a resync that failed for a passing reason is
 GONE = frozenset({"not_found", "forbidden", "not_member", "bad_password"})
 
 Listener = Callable[[dict[str, Any]], Any]
+# listeners of these need the board live, whatever follow_board asked
+BOARD_EVENTS = frozenset({"board:op", "board:cursor", "board:reset", "*"})
 
 
 class ClassroomError(Exception):
@@ -59,6 +62,8 @@ class RoomState:
     seq: int
     chat: list[dict[str, Any]]
     ahead: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> op past a gap
+    # whether this socket takes the board live (else `ops` is as of the last board:sync)
+    live: bool = True
 
     @property
     def id(self) -> str:
@@ -96,6 +101,20 @@ def resolve_endpoint(url: str | None, token: str | None) -> tuple[str, str, str 
     return origin, path, token
 
 
+def _frames(ops: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Ops cut into ``board:ops`` messages within the protocol's count and frame limits."""
+    frames: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for op in ops:
+        op_size = len(msgspec.json.encode(op))
+        if frames[-1] and (len(frames[-1]) == MAX_BATCH_OPS or size + op_size > MAX_FRAME // 2):
+            frames.append([])
+            size = 0
+        frames[-1].append(op)
+        size += op_size
+    return [frame for frame in frames if frame]
+
+
 class Connection:
     """One socket to the room server, with the rooms it has joined."""
 
@@ -124,9 +143,10 @@ class Connection:
         self.rooms: dict[str, RoomState] = {}
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._joining: set[str] = set()
+        self._on_demand: set[str] = set()  # rooms whose board is fetched when read
         self._gap_timers: dict[str, asyncio.TimerHandle] = {}
         self._connected_once = False
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = TaskSet("client task", log)
         self.sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_delay=0.5,
@@ -271,13 +291,32 @@ class Connection:
         if "id" not in op:
             op = {**op, "id": uuid.uuid4().hex[:16]}
         seq = int((await self.request(Event.BOARD_OP, {"room_id": room_id, "op": op}))["seq"])
+        self._mine(room_id, op, seq)
+        return seq
+
+    async def ops(self, room_id: str, ops: list[dict[str, Any]]) -> list[int | ClassroomError]:
+        """Put several ops in one message (``board:ops``, one ack): for each, its seq or why
+        the server refused it. Each is ruled on as if sent alone, in order."""
+        ops = [op if "id" in op else {**op, "id": uuid.uuid4().hex[:16]} for op in ops]
+        outcomes: list[int | ClassroomError] = []
+        for chunk in _frames(ops):
+            ack = await self.request(Event.BOARD_OPS, {"room_id": room_id, "ops": chunk})
+            for op, result in zip(chunk, ack["results"], strict=True):
+                if "seq" in result:
+                    outcomes.append(int(result["seq"]))
+                    self._mine(room_id, op, int(result["seq"]))
+                else:
+                    error = result["error"]
+                    outcomes.append(ClassroomError(error["code"], error["message"]))
+        return outcomes
+
+    def _mine(self, room_id: str, op: dict[str, Any], seq: int) -> None:
+        """Our own accepted op into the replica, as the server stores it (defaults filled
+        in), like everyone else's replica has it."""
         room = self.rooms.get(room_id)
         if room is not None:
-            you = room.you["id"]
-            # keep it as the server stores it (defaults filled in), like everyone else's replica
             stored = msgspec.json.decode(msgspec.json.encode(msgspec.convert(op, Op)))
-            self._receive_op(room, {"seq": seq, "author": you, "ts": "", "op": stored})
-        return seq
+            self._receive_op(room, {"seq": seq, "author": room.you["id"], "ts": "", "op": stored})
 
     async def cursor(self, room_id: str, x: float, y: float) -> None:
         await self.sio.emit(Event.BOARD_CURSOR, {"room_id": room_id, "x": x, "y": y})
@@ -320,19 +359,64 @@ class Connection:
                 loop.call_later(RETRY_AFTER, lambda: self._spawn(self._resync(room_id)))
             return  # disconnected: the next connect resyncs every room
 
-        board = ack["board"]
         room.info, room.you = ack["room"], ack["you"]
         room.members = {m["id"]: m for m in ack["members"]}
         room.chat = list(ack["chat"])
+        room.live = True  # a join takes the board live
+        await self._apply_board(room, ack["board"])
+        await self._notify("resync", {"room_id": room_id})
+        await self._apply_follow(room)
+
+    async def _apply_board(self, room: RoomState, board: dict[str, Any]) -> None:
+        """A board slice (a join's, a resync's or a board:sync's) into the replica."""
         if board["complete"]:
             room.ops, room.seq = list(board["ops"]), int(board["seq"])
             room.ahead = {s: o for s, o in room.ahead.items() if s > room.seq}
-            await self._notify("board:reset", {"room_id": room_id})
+            await self._notify("board:reset", {"room_id": room.id})
         else:
             for board_op in board["ops"]:
                 self._receive_op(room, board_op)
         self._advance(room)
-        await self._notify("resync", {"room_id": room_id})
+
+    # ---------------------------------------------------------------------------------------
+    # the board on demand
+
+    def _wants_live(self, room_id: str) -> bool:
+        listening = any(self._listeners.get(event) for event in BOARD_EVENTS)
+        return listening or room_id not in self._on_demand
+
+    async def follow_board(self, room_id: str, live: bool) -> None:
+        """Whether this socket takes the room's board live. ``live=False`` (a kernel whose
+        board the browser draws) leaves ``ops`` as of the last :meth:`sync_board`, so the
+        room's fan-out does not pay for this socket; a listener of board events keeps it
+        live all the same."""
+        if live:
+            self._on_demand.discard(room_id)
+        else:
+            self._on_demand.add(room_id)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            await self._apply_follow(room)
+
+    async def _apply_follow(self, room: RoomState) -> None:
+        live = self._wants_live(room.id)
+        if live != room.live:
+            await self.request(Event.BOARD_FOLLOW, {"room_id": room.id, "live": live})
+            room.live = live
+            if live:  # what was drawn while we did not follow
+                await self.sync_board(room.id)
+
+    async def follow_listened_boards(self) -> None:
+        """After a board listener was added: rooms fetched on demand go live."""
+        for room in list(self.rooms.values()):
+            await self._apply_follow(room)
+
+    async def sync_board(self, room_id: str) -> RoomState:
+        """Bring the room's replica up to date with the server (``board:sync``)."""
+        room = self.rooms[room_id]
+        ack = await self.request(Event.BOARD_SYNC, {"room_id": room_id, "since": room.seq})
+        await self._apply_board(room, ack["board"])
+        return room
 
     def _receive_op(self, room: RoomState, board_op: dict[str, Any]) -> None:
         if board_op["seq"] > room.seq:
@@ -358,7 +442,8 @@ class Connection:
         timer = self._gap_timers.pop(room.id, None)
         if timer is not None:
             timer.cancel()
-        if room.ahead and room.id not in self._joining:
+        # (not following live, our own acked ops run ahead of the replica: no gap to chase)
+        if room.ahead and room.live and room.id not in self._joining:
             loop = asyncio.get_running_loop()
             self._gap_timers[room.id] = loop.call_later(
                 GAP_RESYNC_AFTER, lambda: self._spawn(self._resync(room.id))
@@ -366,12 +451,11 @@ class Connection:
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a background task, keeping a reference until it ends."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     def _forget(self, room_id: str) -> None:
         self.rooms.pop(room_id, None)
+        self._on_demand.discard(room_id)
         timer = self._gap_timers.pop(room_id, None)
         if timer is not None:
             timer.cancel()

@@ -19,6 +19,7 @@ from aiortc.contrib.media import MediaRelay
 
 from ..client.connection import ClassroomError, Connection, RoomState
 from ..protocol import Event
+from ..tasks import TaskSet
 from .fanout import Fanout
 from .link import LinkClosed, PeerLink
 from .received import ReceivedTrack
@@ -74,7 +75,7 @@ class MediaPeer:
         self._fanout = Fanout()  # published tracks to the connections
         self._track_callbacks: list[TrackCallback] = []
         self._waiting_recordings: list[Recording] = []
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = TaskSet("media task", log)
         self._opened: list[MediaStreamTrack] = []  # tracks of files it opened
         self._listeners: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
             (Event.RTC_SIGNAL, self._on_signal),
@@ -344,9 +345,7 @@ class MediaPeer:
         await self.start()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     # ---------------------------------------------------------------------------------------
     # closing

@@ -8,12 +8,16 @@ tracks of one negotiation arrive together, in one loop turn).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRecorder
 
+from ..tasks import TaskSet
 from .received import ReceivedTrack
+
+_starts = TaskSet("recording start", logging.getLogger("jupyter_classroom.media"))
 
 
 class Recording:
@@ -43,7 +47,7 @@ class Recording:
         self.recorder.addTrack(reader)
         if not self._start_scheduled:
             self._start_scheduled = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._start()))
+            asyncio.get_running_loop().call_soon(lambda: _starts.spawn(self._start()))
 
     async def _start(self) -> None:
         if not self.stopped and not self.started:

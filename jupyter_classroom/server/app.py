@@ -6,6 +6,7 @@ import asyncio
 import gc
 import getpass
 import hashlib
+import importlib.util
 import os
 import re
 import secrets
@@ -21,6 +22,7 @@ from .. import protocol as p
 from .._version import __version__
 from ..rooms import Limits, Rooms
 from ..store import MemoryStore, Store
+from ..tasks import TaskSet
 from .events import RoomServer, ServerOptions
 from .fanout import DirectFanoutManager, RedisFanoutManager
 from .handler import jupyter_authenticator, make_handler, serves_one_person
@@ -235,6 +237,16 @@ class ClassroomApp(ExtensionApp):
         "live in Redis and emits reach sockets of every process. None: one process, in memory.",
     )
 
+    @validate("redis_url")
+    def _check_redis_client(self, proposal: Any) -> str | None:
+        url: str | None = proposal["value"]
+        if url and importlib.util.find_spec("redis") is None:
+            raise TraitError(
+                "ClassroomApp.redis_url needs the Redis client: "
+                'pip install "jupyter-live-classroom[redis]"'
+            )
+        return url
+
     process_ttl = Float(
         30.0,
         config=True,
@@ -372,7 +384,7 @@ class ClassroomApp(ExtensionApp):
                 else DirectFanoutManager()
             ),
         )
-        self._housekeepers: list[asyncio.Task[None]] = []
+        self._housekeepers = TaskSet("housekeeping task")  # a failure is logged, not lost
         self.publish_environment()
         self.settings["classroom_room_server"] = self.room_server
 
@@ -441,10 +453,8 @@ class ClassroomApp(ExtensionApp):
         young, *older = gc.get_threshold()
         if self.gc_young_threshold > young:
             gc.set_threshold(self.gc_young_threshold, *older)
-        self._housekeepers = [
-            asyncio.ensure_future(self._sweep_empty_rooms()),
-            asyncio.ensure_future(self._keep_alive()),
-        ]
+        self._housekeepers.spawn(self._sweep_empty_rooms())
+        self._housekeepers.spawn(self._keep_alive())
 
     async def _keep_alive(self) -> None:
         """Beat for this process; let members on processes that stopped beating depart."""
@@ -477,8 +487,7 @@ class ClassroomApp(ExtensionApp):
                 release_freed_memory()
 
     async def stop_extension(self) -> None:
-        for task in self._housekeepers:
-            task.cancel()
+        await self._housekeepers.cancel_all()
         await self.store.close()
 
 

@@ -7,6 +7,10 @@ members with three people drawing at 60 pointer events/s is 5,000 deliveries/s: 
 core. Sockets that ask for it (``auth.batch``) get a room's ops of the last tick as one
 ``board:ops`` frame instead, so the server's work follows the tick rate, not the pointer rate.
 
+A room that sent nothing for a tick sends its next op at once (on the next turn of the loop,
+so ops read in the same turn still go together): a lone pointer event waits for no tick, and
+a room still sends at most one frame per tick.
+
 The tick adapts to load. While the process is busy (it used more than ``busy_share`` of a
 core over the last tenth of a second, or a flush timer fired late: the event loop is behind)
 the tick lengthens, so there are fewer, larger frames and the server keeps up with whatever
@@ -19,6 +23,8 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from ..tasks import TaskSet
 
 Send = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
@@ -42,7 +48,8 @@ class OpBatcher:
         self._sampled = (time.monotonic(), time.process_time())
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sent_at: dict[str, float] = {}  # room -> loop time of its last frame
+        self._tasks = TaskSet("board ops flush")
 
     def add(self, room_id: str, board_op: dict[str, Any]) -> None:
         pending = self._pending.get(room_id)
@@ -51,14 +58,12 @@ class OpBatcher:
             return
         self._pending[room_id] = [board_op]
         loop = asyncio.get_running_loop()
-        due = loop.time() + self.interval
+        due = max(loop.time(), self._sent_at.get(room_id, -self.max_interval) + self.interval)
         self._timers[room_id] = loop.call_at(due, self._on_tick, room_id, due)
 
     def _on_tick(self, room_id: str, due: float) -> None:
         self._adapt(asyncio.get_running_loop().time() - due)
-        task = asyncio.ensure_future(self.flush(room_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self.flush(room_id))
 
     def _adapt(self, lateness: float) -> None:
         wall, cpu = time.monotonic(), time.process_time()
@@ -80,4 +85,10 @@ class OpBatcher:
             timer.cancel()
         ops = self._pending.pop(room_id, None)
         if ops:
+            now = asyncio.get_running_loop().time()
+            self._sent_at[room_id] = now
+            if len(self._sent_at) > 4 * len(self._timers) + 64:  # forget rooms long quiet
+                self._sent_at = {
+                    room: at for room, at in self._sent_at.items() if now - at < self.max_interval
+                }
             await self._send(room_id, ops)

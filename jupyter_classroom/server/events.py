@@ -1,6 +1,6 @@
 """The Socket.IO layer: authenticate sockets, decode events, call the room logic, emit.
 
-Every client event goes through :meth:`RoomServer._dispatch`: the payload is validated against
+Every client event goes through :meth:`RoomServer._on_any`: the payload is validated against
 its schema from :mod:`jupyter_classroom.protocol`, the handler runs, and whatever it raises
 becomes a protocol error ack; an unexpected exception is logged and answered with
 ``internal``, never a traceback or a dropped connection.
@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
@@ -25,8 +25,11 @@ import socketio
 from .. import protocol as p
 from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
+from ..tasks import TaskSet
 from . import jsoncodec
 from .batching import OpBatcher
+from .board_events import BoardEvents
+from .channels import Session, board_channel, board_channels, member_channel, room_channel
 from .heap import release_freed_memory
 from .quotas import PersonLimits, Quotas, encode_ahead, encoded_size, limit_key
 from .ratelimit import KeyedBuckets
@@ -39,7 +42,6 @@ ALL_SOCKETS = "classroom:all"
 LIST_FULL = "classroom:list-full"  # sockets that take `room:list_changed` (whole lists)
 LIST_DIFF = "classroom:list-diff"  # sockets that asked for `room:list_diff` (auth.list_diff)
 LIST_MIN_INTERVAL = 0.5  # seconds between two room-list broadcasts, however busy the lobby
-CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
 LIST_CHANGED_DELAY = 0.1  # coalesce bursts of room-list changes into one broadcast
 
 
@@ -49,37 +51,6 @@ def peer_address(environ: dict[str, Any]) -> str:
     127.0.0.1 for every socket behind tornado."""
     request = getattr(environ.get("tornado.handler"), "request", None)
     return str(getattr(request, "remote_ip", None) or "")
-
-
-def room_channel(room_id: str) -> str:
-    return f"room:{room_id}"
-
-
-def board_channel(room_id: str, batched: bool) -> str:
-    """The room's sockets that get each op as a ``board:op`` (or, ``batched``, in
-    ``board:ops`` lists). A video socket (``room:attach``) is in neither."""
-    return f"{'batched' if batched else 'board'}:{room_id}"
-
-
-def board_channels(room_id: str) -> list[str]:
-    return [board_channel(room_id, False), board_channel(room_id, True)]
-
-
-def member_channel(room_id: str, member_id: str) -> str:
-    return f"member:{room_id}:{member_id}"
-
-
-@dataclass
-class Session:
-    """What the server knows about one connected socket."""
-
-    identity: Identity
-    rooms: dict[str, str] = field(default_factory=dict)  # room_id -> member_id
-    limit_key: str = ""  # the person this socket counts for (server/quotas.py)
-    cursor_sent: float = 0.0
-    cursor_pending: dict[str, Any] | None = None
-    cursor_timer: bool = False
-    batched: bool = False  # auth.batch: this socket takes board ops as `board:ops` lists
 
 
 @dataclass(frozen=True)
@@ -121,7 +92,7 @@ class ConnectRefused(Exception):
         self.reason = reason or message
 
 
-class RoomServer:
+class RoomServer(BoardEvents):
     """The python-socketio server speaking the classroom protocol."""
 
     def __init__(
@@ -139,6 +110,7 @@ class RoomServer:
         # which process holds a socket, for a shared store: see sweep_dead_processes
         self.process_id = uuid.uuid4().hex[:16]
         self._list_changed_handle: asyncio.TimerHandle | None = None
+        self.tasks = TaskSet("room server task", log)  # timers' tasks, kept until done
         self.batcher = OpBatcher(self._send_ops)
         self.tickets = KeyedBuckets(options.tickets_per_second, options.ticket_burst)
         self.limits = PersonLimits(options.quotas, options.ops_per_second, options.chats_per_second)
@@ -170,9 +142,12 @@ class RoomServer:
             Event.ROOM_ATTACH: self.room_attach,
             Event.CHAT_SEND: self.chat_send,
             Event.BOARD_OP: self.board_op,
+            Event.BOARD_OPS: self.board_ops,
             Event.RTC_SIGNAL: self.rtc_signal,
             Event.RTC_MEDIA: self.rtc_media,
             Event.SERVER_ANNOUNCE: self.server_announce,
+            Event.BOARD_FOLLOW: self.board_follow,
+            Event.BOARD_SYNC: self.board_sync,
         }
         assert set(self._handlers) | {Event.BOARD_CURSOR} == set(p.REQUESTS)
 
@@ -320,15 +295,6 @@ class RoomServer:
     # ---------------------------------------------------------------------------------------
     # helpers
 
-    def _in_channel(self, sid: str, channel: str) -> bool:
-        """Whether ``sid``, a socket of this process, is in ``channel`` now.
-
-        With several processes, a kick or leave handled by another one takes this process's
-        sockets out of the room's channels (the pub/sub manager relays ``leave_room``) but
-        not out of this process's ``Session.rooms``: check the channel before relaying.
-        """
-        return sid in self.sio.manager.rooms.get("/", {}).get(channel, ())
-
     def list_changed(self) -> None:
         """Schedule one room-list broadcast for a burst of changes: after LIST_CHANGED_DELAY,
         and at least LIST_MIN_INTERVAL after the previous one (join/leave churn must not
@@ -337,7 +303,7 @@ class RoomServer:
             loop = asyncio.get_running_loop()
             delay = max(LIST_CHANGED_DELAY, self._list_sent_at + LIST_MIN_INTERVAL - loop.time())
             self._list_changed_handle = loop.call_later(
-                delay, lambda: asyncio.ensure_future(self._send_list())
+                delay, lambda: self.tasks.spawn(self._send_list())
             )
 
     async def _send_list(self) -> None:
@@ -368,7 +334,10 @@ class RoomServer:
         await self.rooms.store.track_socket(self.process_id, sid, room_id, member_id)
         await self.sio.enter_room(sid, room_channel(room_id))
         if board:
+            session.video_rooms.discard(room_id)
             await self.sio.enter_room(sid, board_channel(room_id, session.batched))
+        else:
+            session.video_rooms.add(room_id)
         await self.sio.enter_room(sid, member_channel(room_id, member_id))
         if joined.newly_present:
             await self.sio.emit(
@@ -425,18 +394,15 @@ class RoomServer:
         # can_create: so a lobby offers "Create room" only to those who may
         return ok_ack(rooms=await self.rooms.list_rooms(), can_create=session.identity.can_create)
 
-    def _churn(self, session: Session) -> None:
-        self.limits.take(self.limits.joins, session.limit_key, "joins and leaves")
-
     async def room_create(self, sid: str, session: Session, req: p.RoomCreate) -> dict[str, Any]:
-        self._churn(session)
+        self.limits.take_churn(session.limit_key)
         joined = await self.rooms.create(session.identity, sid, req)
         await self._bind(sid, session, joined)
         self.list_changed()
         return self._joined_ack(joined)
 
     async def room_join(self, sid: str, session: Session, req: p.RoomJoin) -> dict[str, Any]:
-        self._churn(session)
+        self.limits.take_churn(session.limit_key)
         async with self.limits.joining(session.limit_key):
             # A join ack holds the board: no second copy while the first is still unsent.
             self.limits.check_backlog(self.sio, session.limit_key, sid)
@@ -448,21 +414,24 @@ class RoomServer:
 
     async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
         since = req.since if req.board else None
-        if req.board:  # its ack holds the board, as a join's does: no copy while one is unsent
-            self.limits.check_backlog(self.sio, session.limit_key, sid)
-        joined = await self.rooms.attach(session.identity, sid, req.ticket, since=since)
-        await self._bind(sid, session, joined, board=req.board)
-        rtc = {
-            "ice_servers": list(self.options.ice_servers),
-            "max_publishers": self.options.max_publishers,
-        }
-        if not req.board:  # a video socket: no board, no chat backlog
-            return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
-        ack = {**self._joined_ack(joined), "rtc": rtc}
-        return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
+        # A whole member's ack holds the board, as a join's does: one at a time per person
+        # (see room_join), and no copy while one is unsent.
+        async with self.limits.joining(session.limit_key) if req.board else nullcontext():
+            if req.board:
+                self.limits.check_backlog(self.sio, session.limit_key, sid)
+            joined = await self.rooms.attach(session.identity, sid, req.ticket, since=since)
+            await self._bind(sid, session, joined, board=req.board)
+            rtc = {
+                "ice_servers": list(self.options.ice_servers),
+                "max_publishers": self.options.max_publishers,
+            }
+            if not req.board:  # a video socket: no board, no chat backlog
+                return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
+            ack = {**self._joined_ack(joined), "rtc": rtc}
+            return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
-        self._churn(session)
+        self.limits.take_churn(session.limit_key)
         departure = await self.rooms.leave(req.room_id, session.rooms.get(req.room_id), sid)
         await self._announce_departure(departure)
         return ok_ack()
@@ -526,65 +495,6 @@ class RoomServer:
                     Event.CHAT_MESSAGE, message, to=member_channel(req.room_id, req.to)
                 )
         return ok_ack(message=message)
-
-    async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
-        self.limits.take(self.limits.ops, session.limit_key, "board ops")
-        size = encoded_size(req.op)
-        self.limits.take_bytes(session.limit_key, size)
-        board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req, size)
-        await self.sio.emit(
-            Event.BOARD_OP,
-            {**board_op, "room_id": req.room_id},
-            to=board_channel(req.room_id, False),
-            skip_sid=sid,
-        )
-        self.batcher.add(req.room_id, board_op)
-        return ok_ack(seq=board_op["seq"])
-
-    async def _send_ops(self, room_id: str, ops: list[dict[str, Any]]) -> None:
-        # One frame for every batched socket of the room, their authors' own ops included
-        # (clients know their ops' seqs from the acks).
-        await self.sio.emit(
-            Event.BOARD_OPS, {"room_id": room_id, "ops": ops}, to=board_channel(room_id, True)
-        )
-
-    async def _cursor(self, sid: str, session: Session, data: Any) -> None:
-        try:
-            req = p.decode(p.BoardCursor, data)
-        except ProtocolError:
-            return  # no ack to carry an error; a bad cursor is dropped
-        member_id = session.rooms.get(req.room_id)
-        if member_id is None:
-            return
-        if not self._in_channel(sid, room_channel(req.room_id)):
-            session.rooms.pop(req.room_id, None)  # taken out of the room by another process
-            return
-        session.cursor_pending = {
-            "room_id": req.room_id,
-            "member_id": member_id,
-            "x": req.x,
-            "y": req.y,
-        }
-        wait = session.cursor_sent + CURSOR_INTERVAL - time.monotonic()
-        if wait <= 0:
-            await self._flush_cursor(sid)
-        elif not session.cursor_timer:
-            session.cursor_timer = True
-            asyncio.get_running_loop().call_later(
-                wait, lambda: asyncio.ensure_future(self._flush_cursor(sid))
-            )
-
-    async def _flush_cursor(self, sid: str) -> None:
-        session = self.sessions.get(sid)
-        if session is None or session.cursor_pending is None:
-            return
-        session.cursor_timer = False
-        cursor, session.cursor_pending = session.cursor_pending, None
-        session.cursor_sent = time.monotonic()
-        if self._in_channel(sid, room_channel(cursor["room_id"])):
-            await self.sio.emit(
-                Event.BOARD_CURSOR, cursor, to=board_channels(cursor["room_id"]), skip_sid=sid
-            )
 
     async def _present_member(self, room_id: str, member_id: str) -> str:
         """The channel of a member present in the room (else ``not_found``)."""

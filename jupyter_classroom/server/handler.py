@@ -14,8 +14,10 @@ which refuses, with a reason, a socket holding none.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
+from collections import deque
 from typing import Any
 
 import socketio
@@ -26,13 +28,22 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import ensure_async
 from tornado import web
+from tornado.concurrent import Future
 from tornado.ioloop import IOLoop
-from tornado.websocket import WebSocketClosedError
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
 from .events import Authenticate
 
 AUTH_RESOURCE = "classroom"
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
+# A large text message (a late joiner's board) goes out as a fragmented message (see
+# SocketIOHandler.write_message): frames of FRAGMENT_CHARS characters, as many per turn of
+# the loop as fit in FRAGMENT_TURN seconds (a fast loop keeps the socket fed; a busy one
+# serves its other sockets between frames).
+FRAGMENT_CHARS = 1 << 18
+FRAGMENT_TURN = 0.004
+TEXT, CONTINUATION = 0x1, 0x0  # websocket opcodes (RFC 6455, section 5.2)
 
 
 def serves_one_person(provider: Any) -> bool:
@@ -58,9 +69,13 @@ def make_handler(
             # Socket.IO auth payload, checked at connect (see the module's docstring).
             return await super().get(*args, **kwargs)  # type: ignore[misc]
 
-        # Websocket only: engine.io's long-polling requests are not served at all (405).
-        post = web.RequestHandler._unimplemented_method
-        options = web.RequestHandler._unimplemented_method
+        # Websocket only: engine.io's long-polling requests are not served at all (405, to
+        # anyone: nothing is served, so no credentials are needed to be told so).
+        @allow_unauthenticated
+        async def post(self, *args: Any, **kwargs: Any) -> None:
+            raise web.HTTPError(405)
+
+        options = post
 
         # (when, unsent bytes) at the start of the current check period while backlogged
         _backlog_mark: tuple[float, int] | None = None
@@ -80,17 +95,86 @@ def make_handler(
             # (docs/performance.md).
             return None
 
+        # Messages not yet handed to tornado, behind a large text written in fragments
+        # (None: no such write under way), and their characters.
+        _waiting: deque[tuple[Any, bool]] | None = None
+        _waiting_chars = 0
+        _waiting_writer: asyncio.Future[None] | None = None  # (a task needs a reference)
+
         def write_message(self, message: Any, binary: bool = False) -> Any:
             if self._backlog_mark is not None and self._too_slow():
                 raise WebSocketClosedError()
-            written = super().write_message(message, binary=binary)
+            if self._waiting is None and not self._fragmented(message, binary):
+                written = super().write_message(message, binary=binary)
+            else:
+                # A large text in one piece is encoded to UTF-8 and copied into a frame in
+                # one go: tens of milliseconds per late joiner of a 20 MB board, during which
+                # no other socket is served (docs/reliability.md). It goes out as a
+                # fragmented message instead, a frame per turn of the loop; whatever is sent
+                # meanwhile waits behind it (data frames of two messages must not interleave).
+                if self._waiting is None:
+                    self._waiting = deque()
+                    self._waiting_writer = asyncio.ensure_future(self._write_waiting())
+                self._waiting.append((message, binary))
+                self._waiting_chars += len(message)
+                written = Future()
+                written.set_result(None)  # (engine.io does not wait for writes)
             if self._backlog_mark is None:
                 self._too_slow()  # starts the watch when this message (a big join ack) backlogs
             return written
 
-        def _unsent(self) -> int:
+        def _fragmented(self, message: Any, binary: bool) -> bool:
+            """Whether ``message`` is written in fragments: a large text, on a connection
+            without compression (a compressed message's frames share one deflate stream)."""
+            connection = self.ws_connection
+            return (
+                not binary
+                and isinstance(message, str)
+                and len(message) > FRAGMENT_CHARS
+                and isinstance(connection, WebSocketProtocol13)
+                and connection._compressor is None
+            )
+
+        async def _write_waiting(self) -> None:
+            """Write the waiting messages in order, large texts a frame per loop turn.
+
+            Uses tornado's ``WebSocketProtocol13._write_frame(fin, opcode, data)``, which
+            has no public counterpart (tests/hardening/test_send_buffer.py checks it is
+            still there and that clients reassemble the frames)."""
+            try:
+                while self._waiting:
+                    message, binary = self._waiting[0]
+                    if not self._fragmented(message, binary):
+                        self._waiting.popleft()
+                        self._waiting_chars -= len(message)
+                        super().write_message(message, binary=binary)
+                        continue
+                    turn_from = time.perf_counter()
+                    for start in range(0, len(message), FRAGMENT_CHARS):
+                        connection = self.ws_connection
+                        if connection is None or connection.is_closing():
+                            return
+                        piece = message[start : start + FRAGMENT_CHARS]
+                        last = start + FRAGMENT_CHARS >= len(message)
+                        opcode = CONTINUATION if start else TEXT
+                        connection._write_frame(last, opcode, piece.encode())
+                        self._waiting_chars -= len(piece)
+                        if not last and time.perf_counter() - turn_from > FRAGMENT_TURN:
+                            await asyncio.sleep(0)  # other sockets' turn
+                            turn_from = time.perf_counter()
+                    self._waiting.popleft()
+            except (StreamClosedError, WebSocketClosedError):
+                pass  # the socket is gone: so is what it was still to get
+            finally:
+                self._waiting, self._waiting_chars, self._waiting_writer = None, 0, None
+
+        def unsent_bytes(self) -> int:
+            """What this socket's client has still to read: data in tornado's write buffer
+            (what the kernel would not take) and messages still waiting to be written."""
             stream = self.ws_connection.stream if self.ws_connection else None
-            return len(stream._write_buffer) if stream is not None else 0
+            # (tornado's write buffer: no public measure; None once the stream has closed)
+            buffered = len(stream._write_buffer or ()) if stream is not None else 0
+            return buffered + self._waiting_chars
 
         def _too_slow(self) -> bool:
             """Drop the socket (True) when its unsent data has stayed over max_send_buffer
@@ -98,7 +182,7 @@ def make_handler(
             make the server buffer without bound. A client that reads a large message (a big
             board in a join ack) slowly but steadily is kept. Checked on every write and by
             a timer, so a socket that is sent nothing more is dropped too."""
-            unsent = self._unsent()
+            unsent = self.unsent_bytes()
             if unsent <= max_send_buffer:
                 self._backlog_mark = None
                 return False

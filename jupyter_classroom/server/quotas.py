@@ -104,6 +104,10 @@ class PersonLimits:
                 f"try again in {max(wait, 0.1):.1f} s",
             )
 
+    def take_churn(self, key: str) -> None:
+        """A join, leave or whole-board fetch: the costly membership requests."""
+        self.take(self.joins, key, "joins and leaves")
+
     def take_bytes(self, key: str, size: int) -> None:
         if not self.bytes.take(key, size):
             wait = self.bytes.wait(key, size)
@@ -161,7 +165,8 @@ class PersonLimits:
 
 def unsent_bytes(sio: socketio.AsyncServer, sid: str) -> int:
     """Bytes the server holds for ``sid`` that its client has not read yet: packets in
-    engine.io's queue, and data in tornado's write buffer (what the kernel would not take)."""
+    engine.io's queue, and what our websocket handler holds (tornado's write buffer, messages
+    waiting behind a large one: ``SocketIOHandler.unsent_bytes``)."""
     queued = 0
     try:
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
@@ -171,7 +176,7 @@ def unsent_bytes(sio: socketio.AsyncServer, sid: str) -> int:
         pass
     try:
         handler = sio.get_environ(sid)["tornado.handler"]
-        return queued + len(handler.ws_connection.stream._write_buffer)
+        return queued + int(handler.unsent_bytes())
     except (AttributeError, KeyError, TypeError):
         return queued  # not connected (any more), or not a tornado socket
 
@@ -188,10 +193,11 @@ async def encode_ahead(
 
     Encoding and copying a board of 20 MB in one piece held every other socket of the
     process for a fifth of a second per late joiner (docs/reliability.md). Here the board's
-    ops are encoded and decoded about a megabyte at a time, the text is joined once, and
-    large acks are made one after the other, so that other sockets are served between them.
-    What remains in one piece is python-socketio's, engine.io's and tornado's copies of the
-    finished text.
+    ops are encoded and decoded about a megabyte at a time, and large acks are made one after
+    the other, so that other sockets are served between them. The pieces are joined once,
+    behind the packet's header (``jsoncodec.Packet.encode``); what remains in one piece is
+    that join and engine.io's copy of the text (the websocket handler writes it a frame per
+    loop turn: ``SocketIOHandler.write_message``).
     """
     if not board_ops:
         return ack
@@ -212,5 +218,9 @@ async def encode_ahead(
         marker = f"ops-{uuid.uuid4().hex}"
         envelope = encode_args({**ack, "board": {**ack["board"], "ops": marker}}).text
         before, _, after = envelope.partition(f'"{marker}"')
+        ops: list[str] = []
+        for encoded in parts:
+            if encoded:
+                ops += [",", encoded] if ops else [encoded]
         await asyncio.sleep(0)
-        return Encoded("".join([before, "[", ",".join(p for p in parts if p), "]", after]))
+        return Encoded(before, "[", *ops, "]", after)  # joined once, behind the ack's header

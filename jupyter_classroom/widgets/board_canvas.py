@@ -7,22 +7,28 @@ takes a one-time ticket from this kernel (the comm's ``ticket_request``), attach
 own socket to this kernel's membership, and from then on draws, sends and receives the board
 by itself: the kernel's busy state never delays the pen.
 
-The kernel keeps its replica current through its own socket (``board:ops`` lists) and paints
-nothing; ``Whiteboard.objects``, ``export`` and the listeners work from that replica.
+The kernel paints nothing and does not follow the board live: its socket asks the server
+for the ops it lacks (``board:sync``) when Python reads the board (``objects``, ``export``),
+so a room's fan-out costs one socket per member, not two. A Python listener of board events
+(``client.on("board:op", ...)``) makes it follow live again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ipycanvas import Canvas
+from ipycanvas import Canvas, MultiCanvas
 from ipywidgets import Layout
 from traitlets import Bool, Unicode
 
 from ..client import Client
 from ..protocol import BOARD_HEIGHT, BOARD_WIDTH
-from .frontend import PageSocketView
+from ._runtime import describe, submit
+from .frontend import BrowserFallback, PageSocketView
 from .whiteboard import Whiteboard
+
+if TYPE_CHECKING:
+    from .kernel_board import KernelWhiteboard
 
 
 class BoardCanvas(PageSocketView, Canvas):
@@ -49,20 +55,64 @@ class BoardCanvas(PageSocketView, Canvas):
             self.rendered = True
 
 
-class BrowserWhiteboard(Whiteboard):
-    """The board drawn by the JupyterLab extension; the kernel keeps the Python API."""
+class BrowserWhiteboard(BrowserFallback, Whiteboard):
+    """The board drawn by the JupyterLab extension; the kernel keeps the Python API.
+
+    Where no front-end loads the board's view within ``frontend.VIEW_GRACE`` seconds of the
+    board being shown (the notebook is open in VS Code, Colab, Notebook 6, or a JupyterLab
+    with the extension disabled), it puts a :class:`~.kernel_board.KernelWhiteboard` in its
+    place: ``mode`` turns ``"kernel"``, ``canvas`` is the kernel board's, the kernel follows
+    the board live again, and ops in flight and the undo stack are shared with the kernel
+    board. The switch is one way: a JupyterLab that opens the notebook afterwards shows the
+    kernel-drawn board as well. A board inside a container of your own is watched once you
+    call :meth:`expect_view` (a :class:`Classroom` does that for its parts).
+    """
 
     mode = "browser"
 
     def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
-        self.canvas = BoardCanvas(client, room_id)
+        self.canvas: BoardCanvas | MultiCanvas = BoardCanvas(client, room_id)
         super().__init__(client, room_id, **kwargs)
+        submit(client, client.connection.follow_board(room_id, False))
         self.children = [self.canvas]
+        self._kernel_board: KernelWhiteboard | None = None
+        self._watch_view(self.canvas, "board")
+
+    def _refresh(self) -> None:
+        room = self.client.connection.rooms.get(self.room_id)
+        if room is not None and not room.live and not self.client.on_own_thread():
+            self.client.sync_board(self.room_id)
 
     @property
     def rendered(self) -> bool:
         """Whether a browser view has shown the board (the front-end has our extension)."""
-        return bool(self.canvas.rendered)
+        return isinstance(self.canvas, BoardCanvas) and bool(self.canvas.rendered)
+
+    def _kernel_drawn(self) -> KernelWhiteboard:
+        from .kernel_board import KernelWhiteboard
+
+        board = KernelWhiteboard(self.client, self.room_id, outbox_of=self)
+        self._kernel_board = board
+        self.canvas = board.canvas
+        # The kernel now paints every op, so it follows the board live again (what was drawn
+        # meanwhile comes with it: draw the whole board once that is in).
+        submit(self.client, self.client.connection.follow_board(self.room_id, True),
+               on_done=lambda _: board.redraw(),
+               on_error=lambda e: board._say(describe(e)))  # fmt: skip
+        return board
+
+    # once fallen back, what the kernel shows is the kernel board's
+    def _say(self, message: str) -> None:
+        if self._kernel_board is not None:
+            self._kernel_board._say(message)
+
+    def redraw(self, *_: Any) -> None:
+        if self._kernel_board is not None:
+            self._kernel_board.redraw()
+
+    def _paint_new(self, *ops: dict[str, Any]) -> None:
+        if self._kernel_board is not None:
+            self._kernel_board._paint_new(*ops)
 
     def close(self) -> None:
         self.canvas.close()

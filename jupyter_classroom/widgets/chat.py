@@ -3,7 +3,8 @@
 ``Chat(client, room_id)`` is, where the JupyterLab extension is installed, the browser's chat
 (:class:`BrowserChat`: the view sends and receives on the page's own socket, so chat works
 while a cell runs) and elsewhere the kernel-drawn one (:class:`KernelChat`). ``mode=`` or
-``$JUPYTER_CLASSROOM_BOARD`` ("browser" / "kernel") overrides the choice, as for the board.
+``$JUPYTER_CLASSROOM_BOARD`` ("browser" / "kernel") overrides the choice, as for the board,
+and like the board a browser chat that no front-end loads becomes the kernel-drawn one.
 Both keep the Python API: :meth:`Chat.post`, :attr:`Chat.messages`, :attr:`Chat.members`.
 """
 
@@ -17,7 +18,7 @@ from ipywidgets import HTML, Button, Dropdown, HBox, Layout, Text, VBox
 from ..client import Client
 from ..protocol import Event
 from ._runtime import ClientListeners, describe, submit
-from .frontend import board_mode
+from .frontend import BrowserFallback, board_mode
 
 SHOWN = 200  # messages kept on screen
 EVERYONE = ""
@@ -75,8 +76,12 @@ class Chat(VBox):
         """A message was refused: give the person their text back where there is a text box."""
 
 
-class BrowserChat(Chat):
-    """The chat drawn and sent by the JupyterLab extension, on the page's socket."""
+class BrowserChat(BrowserFallback, Chat):
+    """The chat drawn and sent by the JupyterLab extension, on the page's socket.
+
+    Where no front-end loads its view in time after it is shown, a :class:`KernelChat`
+    takes its place for good (``mode`` turns ``"kernel"``; see ``frontend.BrowserFallback``).
+    """
 
     mode = "browser"
 
@@ -87,6 +92,16 @@ class BrowserChat(Chat):
         self.panel = ChatPanel(client, room_id, layout=Layout(width="100%"))
         self.children = [self.panel, self.status]
         self.add_class("jc-chat-box")
+        self._watch_view(self.panel, "chat")
+
+    def _kernel_drawn(self) -> KernelChat:
+        return KernelChat(self.client, self.room_id)
+
+    def post(self, text: str | None = None, to: str | None = None) -> None:
+        if isinstance(self.kernel_drawn, KernelChat):  # its status line is the one shown
+            self.kernel_drawn.post(text, to)
+        else:
+            super().post(text, to)
 
     def close(self) -> None:
         self.panel.close()

@@ -3,13 +3,16 @@
 Where the JupyterLab extension is installed (``mode="browser"``) the board, chat,
 participants and video are browser views sharing the page's one classroom socket, so none of
 them waits for the kernel; elsewhere (``mode="kernel"``) the kernel draws board, chat and
-participants. ``mode=`` or ``$JUPYTER_CLASSROOM_BOARD`` overrides the choice.
+participants. ``mode=`` or ``$JUPYTER_CLASSROOM_BOARD`` overrides the choice. Browser parts
+that the front-end showing the notebook cannot load become kernel-drawn a few seconds after
+the classroom is shown (see ``frontend.BrowserFallback``); the video slot then says that
+video needs the extension (video has no kernel-drawn fallback).
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, cast
 
 from ipywidgets import HTML, HBox, Layout, VBox
 
@@ -17,10 +20,12 @@ from ..client import Client
 from ..protocol import Event
 from ._runtime import ClientListeners
 from .chat import Chat
-from .frontend import board_mode
+from .frontend import BrowserFallback, ViewWatch, board_mode
 from .participants import Participants
 from .video import Video, labextension_installed
 from .whiteboard import Whiteboard
+
+NO_VIDEO = "Video needs the jupyter-live-classroom JupyterLab extension"
 
 
 class Classroom(VBox):
@@ -31,18 +36,20 @@ class Classroom(VBox):
     ) -> None:
         self.client = client
         self.room_id = room_id
-        self.mode = board_mode(mode)
+        mode = board_mode(mode)
         self.header = HTML()
-        self.board = Whiteboard(client, room_id, mode=self.mode)
-        self.chat = Chat(client, room_id, mode=self.mode, layout=Layout(flex="2"))
+        self.board = Whiteboard(client, room_id, mode=mode)
+        self.chat = Chat(client, room_id, mode=mode, layout=Layout(flex="2"))
         self.participants = Participants(
-            client, room_id, mode=self.mode, layout=Layout(flex="1", min_width="220px")
+            client, room_id, mode=mode, layout=Layout(flex="1", min_width="220px")
         )
         self.video: Video | HTML
+        self._video_watch: ViewWatch | None = None
         if labextension_installed():
             self.video = Video(client, room_id)
+            self._video_watch = ViewWatch(self.video, self._video_missing)
         else:
-            self.video = HTML("<i>Video needs the jupyter-classroom JupyterLab extension.</i>")
+            self.video = HTML(f"<i>{NO_VIDEO}.</i>")
         self._listeners = ClientListeners(
             client,
             *(
@@ -55,6 +62,31 @@ class Classroom(VBox):
         )
         self.add_class("jc-classroom")
         self._update_header()
+
+    @property
+    def mode(self) -> str:
+        """``"browser"`` or ``"kernel"``: who draws the board (it turns ``"kernel"`` where
+        the front-end could not load the browser views)."""
+        return self.board.mode
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # Shown: the browser parts wait for their views (see frontend.BrowserFallback).
+        for part in (self.board, self.chat, self.participants):
+            if isinstance(part, BrowserFallback):
+                part.expect_view()
+        if self._video_watch is not None:
+            self._video_watch.start()
+        return super()._repr_mimebundle_(**kwargs)
+
+    def _video_missing(self) -> None:
+        """No front-end loaded the video view: say so in its place (video has no kernel
+        fallback)."""
+        shown = self.video
+        self.video = HTML(f"<i>{NO_VIDEO}, which this front-end did not load.</i>")
+        self.video.add_class("jc-fallback-note")
+        children = cast(VBox, self).children  # (mypy cannot type it on this class)
+        self.children = [self.video if child is shown else child for child in children]
+        shown.close()
 
     @classmethod
     def create(

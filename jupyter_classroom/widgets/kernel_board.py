@@ -56,7 +56,7 @@ TOOLS = [
 ]
 BUSY = "The kernel is running a cell: your drawing waits until it ends (others' ink still shows)."
 MODE_NOTE = (
-    "Drawn by the kernel (the jupyter-classroom extension is not loaded here): "
+    "Drawn by the kernel (the jupyter-live-classroom extension is not loaded here): "
     "your ink waits for the kernel."
 )
 

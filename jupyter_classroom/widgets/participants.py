@@ -4,7 +4,7 @@
 browser's list (:class:`BrowserParticipants`: joins, leaves, microphone state and the host's
 controls run on the page's own socket, so they work while a cell runs) and elsewhere the
 kernel-drawn one (:class:`KernelParticipants`). ``mode=`` overrides the choice, as for the
-board. Both keep the Python API: :meth:`kick`, :meth:`make_host`, :meth:`lock_board`,
+board, and like the board a browser list that no front-end loads becomes the kernel-drawn one. Both keep the Python API: :meth:`kick`, :meth:`make_host`, :meth:`lock_board`,
 :meth:`close_room` and :attr:`members`.
 """
 
@@ -18,7 +18,7 @@ from ipywidgets import HTML, Button, HBox, Layout, VBox
 from ..client import Client
 from ..protocol import Event
 from ._runtime import ClientListeners, describe, submit
-from .frontend import board_mode
+from .frontend import BrowserFallback, board_mode
 
 
 class Participants(VBox):
@@ -64,8 +64,13 @@ class Participants(VBox):
         self._request(Event.ROOM_CLOSE, {"room_id": self.room_id})
 
 
-class BrowserParticipants(Participants):
-    """The list drawn by the JupyterLab extension; host controls sent from the page."""
+class BrowserParticipants(BrowserFallback, Participants):
+    """The list drawn by the JupyterLab extension; host controls sent from the page.
+
+    Where no front-end loads its view in time after it is shown, a
+    :class:`KernelParticipants` takes its place for good (``mode`` turns ``"kernel"``; see
+    ``frontend.BrowserFallback``).
+    """
 
     mode = "browser"
 
@@ -76,6 +81,16 @@ class BrowserParticipants(Participants):
         self.panel = ParticipantsPanel(client, room_id, layout=Layout(width="100%"))
         self.children = [self.panel, self.status]
         self.add_class("jc-participants-box")
+        self._watch_view(self.panel, "participants list")
+
+    def _kernel_drawn(self) -> KernelParticipants:
+        return KernelParticipants(self.client, self.room_id)
+
+    def _request(self, event: str, payload: dict[str, Any]) -> None:
+        if isinstance(self.kernel_drawn, KernelParticipants):  # its status line is shown
+            self.kernel_drawn._request(event, payload)
+        else:
+            super()._request(event, payload)
 
     def close(self) -> None:
         self.panel.close()

@@ -8,8 +8,12 @@
   not there (a front-end without it): the kernel draws on an ipycanvas ``MultiCanvas``.
 
 ``Whiteboard(client, room_id)`` picks the mode (``mode=`` or ``$JUPYTER_CLASSROOM_BOARD``
-overrides it). Both modes share what this module holds: ops put from Python (sent without
-waiting; pending until acked), their undo stack, ``objects``, ``export`` and ``load``.
+overrides it): "browser" where the extension is installed. A browser board that no front-end
+loads within :data:`~.frontend.VIEW_GRACE` seconds of being shown (VS Code, Colab, Notebook 6,
+a JupyterLab with the extension disabled) switches itself to the kernel-drawn board, in place
+and for good (see :class:`~.frontend.BrowserFallback`). Both modes share what this module
+holds: ops put from Python (sent without waiting; pending until acked), their undo stack,
+``objects``, ``export`` and ``load``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from ipywidgets import VBox
 
 from ..board import visible_objects
-from ..client import Client, RoomState
+from ..client import ClassroomError, Client, RoomState
 from ..protocol import Event
 from . import export
 from ._runtime import describe, submit
@@ -37,10 +41,14 @@ class Whiteboard(VBox):
     """The room's board, drawn with the pen in the notebook or from Python.
 
     ``Whiteboard(client, room_id)`` returns the browser-drawn board where the JupyterLab
-    extension is installed and the kernel-drawn one elsewhere; ``mode`` says which.
+    extension is installed and the kernel-drawn one elsewhere; ``mode`` says which. Where the
+    front-end showing the browser board cannot load it, the board becomes kernel-drawn a few
+    seconds after it is shown (``mode`` turns ``"kernel"``, a line says why); the Python API,
+    its pending ops and undo stack carry on across the switch.
     """
 
     mode = "kernel"
+    _lock: threading.RLock  # guards the outbox (shared with a board that takes over)
 
     def __new__(
         cls, client: Client, room_id: str, *, mode: str | None = None, **kwargs: Any
@@ -57,14 +65,19 @@ class Whiteboard(VBox):
         board: Whiteboard = super().__new__(cls)
         return board
 
-    def __init__(self, client: Client, room_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, client: Client, room_id: str, *, outbox_of: Whiteboard | None = None, **kwargs: Any
+    ) -> None:
+        """``outbox_of``: a board whose outbox and undo stack this one shares (the kernel
+        board that takes over a browser board no front-end could show)."""
         kwargs.pop("mode", None)
         self.client = client
         self.room_id = room_id
-        self._lock = threading.RLock()
-        self._pending: dict[str, dict[str, Any]] = {}  # op id -> op sent, not yet acked
-        self._undo: list[str] = []  # ids of this kernel's own undoable ops
-        self._redo: list[str] = []  # ids of the undo ops that undid them
+        self._lock = threading.RLock() if outbox_of is None else outbox_of._lock
+        # op id -> op sent, not yet acked
+        self._pending: dict[str, dict[str, Any]] = {} if outbox_of is None else outbox_of._pending
+        self._undo: list[str] = [] if outbox_of is None else outbox_of._undo  # own undoable ops
+        self._redo: list[str] = [] if outbox_of is None else outbox_of._redo  # undos of them
         super().__init__(**kwargs)
         self.add_class("jc-whiteboard")
         self.add_class(f"jc-whiteboard-{self.mode}")
@@ -88,6 +101,7 @@ class Whiteboard(VBox):
     @property
     def objects(self) -> list[dict[str, Any]]:
         """What the board shows now, as ops, bottom to top (with local ops not yet acked)."""
+        self._refresh()
         room = self.client.connection.rooms.get(self.room_id)
         ops = list(room.ops) if room else []
         with self._lock:
@@ -95,6 +109,10 @@ class Whiteboard(VBox):
                 {"seq": 0, "author": "", "ts": "", "op": op} for op in self._pending.values()
             ]
         return visible_objects(ops + pending)
+
+    def _refresh(self) -> None:
+        """Bring the replica up to date before Python reads it (the browser mode fetches the
+        board on demand; the kernel mode follows it live)."""
 
     # what each mode does to show things (the browser mode shows nothing from the kernel)
 
@@ -162,6 +180,7 @@ class Whiteboard(VBox):
         with self._lock:
             if undo_id in self._pending:
                 return str(self._pending[undo_id]["target"])
+        self._refresh()
         for board_op in reversed(self.room.ops):
             if board_op["op"]["id"] == undo_id:
                 return str(board_op["op"]["target"])
@@ -219,8 +238,20 @@ class Whiteboard(VBox):
         return path
 
     def load(self, path: str | Path) -> int:
-        """Put the objects of a board saved as ``.json`` on this board; returns how many."""
-        objects = export.from_json(Path(path).read_text(encoding="utf-8"))
-        for op in objects:
-            self.put(op)
-        return len(objects)
+        """Put the objects of a board saved as ``.json`` on this board (in few messages);
+        returns how many. Raises ``ClassroomError`` if the server refused some (the others
+        are on the board)."""
+        ops = export.from_json(Path(path).read_text(encoding="utf-8"))  # with fresh ids
+        outcomes = self.client.ops(ops, room_id=self.room_id)
+        accepted = [
+            op for op, outcome in zip(ops, outcomes, strict=True) if isinstance(outcome, int)
+        ]
+        self._paint_new(*accepted)
+        self._undo.extend(str(op["id"]) for op in accepted)
+        refused = [outcome for outcome in outcomes if isinstance(outcome, ClassroomError)]
+        if refused:
+            raise ClassroomError(
+                refused[0].code,
+                f"{len(refused)} of {len(ops)} objects were refused: {refused[0].message}",
+            )
+        return len(ops)

@@ -1,5 +1,6 @@
 /**
- * JupyterLab / Notebook 7 plugin registering the `jupyter-classroom` widget
+ * JupyterLab / Notebook 7 plugin (of the `jupyter-live-classroom` extension) registering the
+ * `jupyter-classroom` widget
  * module with the ipywidgets manager.
  */
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
@@ -8,7 +9,7 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-classroom:plugin',
+  id: 'jupyter-live-classroom:plugin',
   description: 'Whiteboard, chat, participants and video views for jupyter_classroom widgets.',
   requires: [IJupyterWidgetRegistry],
   autoStart: true,

@@ -20,6 +20,8 @@ export const EventName = {
   RTC_SIGNAL: 'rtc:signal',
   RTC_MEDIA: 'rtc:media',
   SERVER_ANNOUNCE: 'server:announce',
+  BOARD_FOLLOW: 'board:follow',
+  BOARD_SYNC: 'board:sync',
   ROOM_LIST_CHANGED: 'room:list_changed',
   ROOM_MEMBER_JOINED: 'room:member_joined',
   ROOM_MEMBER_LEFT: 'room:member_left',
@@ -62,6 +64,7 @@ export const MAX_ID = 64;
 export const MAX_SDP = 65536;
 export const MAX_TEXT_OP = 2000;
 export const MAX_ANNOUNCEMENT = 1000;
+export const MAX_BATCH_OPS = 256;
 export const COORD_LIMIT = 16000;
 
 /** A board operation, tagged by `type`. */
@@ -242,6 +245,17 @@ export interface BoardOpSend {
   op: Op;
 }
 
+/**
+ * Extension: several ops in one frame (a page's ops of one animation frame), each
+ * validated, ruled on and sequenced as if sent alone, in order.
+ */
+export interface BoardOpsSend {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** items 1..256 */
+  ops: Op[];
+}
+
 export interface BoardCursor {
   /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
   room_id: string;
@@ -293,6 +307,24 @@ export interface RtcMedia {
 export interface ServerAnnounce {
   /** length 1..1000 */
   text: string;
+}
+
+/**
+ * Extension: `live: false` stops the socket's live board (`board:op`, `board:ops`,
+ * `board:cursor`) for the room; it fetches with `board:sync` when it needs the board.
+ */
+export interface BoardFollow {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  live: boolean;
+}
+
+/** Extension: the room's ops after `since` (or the whole board), as a join's ack has. */
+export interface BoardSync {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** >= 0; integer */
+  since?: number | null;
 }
 
 export interface RoomListReply {
@@ -406,6 +438,21 @@ export interface OpAccepted {
   seq: number;
 }
 
+export interface OpsAccepted {
+  results: OpResult[];
+}
+
+/** One op of a `board:ops` batch: its `seq`, or why it was refused. */
+export interface OpResult {
+  /** integer */
+  seq?: number;
+  error?: ErrorBody;
+}
+
+export interface BoardSynced {
+  board: BoardState;
+}
+
 export interface RoomListChanged {
   rooms: RoomInfo[];
 }
@@ -510,10 +557,13 @@ export interface ClientPayloads {
   'room:attach': RoomAttach;
   'chat:send': ChatSend;
   'board:op': BoardOpSend;
+  'board:ops': BoardOpsSend;
   'board:cursor': BoardCursor;
   'rtc:signal': RtcSignal;
   'rtc:media': RtcMedia;
   'server:announce': ServerAnnounce;
+  'board:follow': BoardFollow;
+  'board:sync': BoardSync;
 }
 
 /** The fields of the successful ack of each client → server event that has one. */
@@ -529,9 +579,12 @@ export interface ClientAcks {
   'room:attach': AttachedReply;
   'chat:send': ChatSent;
   'board:op': OpAccepted;
+  'board:ops': OpsAccepted;
   'rtc:signal': OkReply;
   'rtc:media': OkReply;
   'server:announce': OkReply;
+  'board:follow': OkReply;
+  'board:sync': BoardSynced;
 }
 
 /** The payload of each server → client event. */
@@ -565,10 +618,13 @@ export interface ClientEvents {
   'room:attach': (payload: RoomAttach, ack: (reply: Ack<AttachedReply>) => void) => void;
   'chat:send': (payload: ChatSend, ack: (reply: Ack<ChatSent>) => void) => void;
   'board:op': (payload: BoardOpSend, ack: (reply: Ack<OpAccepted>) => void) => void;
+  'board:ops': (payload: BoardOpsSend, ack: (reply: Ack<OpsAccepted>) => void) => void;
   'board:cursor': (payload: BoardCursor) => void;
   'rtc:signal': (payload: RtcSignal, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:media': (payload: RtcMedia, ack: (reply: Ack<OkReply>) => void) => void;
   'server:announce': (payload: ServerAnnounce, ack: (reply: Ack<OkReply>) => void) => void;
+  'board:follow': (payload: BoardFollow, ack: (reply: Ack<OkReply>) => void) => void;
+  'board:sync': (payload: BoardSync, ack: (reply: Ack<BoardSynced>) => void) => void;
 }
 
 /** Server → client events, for socket.io-client's typed `Socket`. */

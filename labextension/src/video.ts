@@ -88,6 +88,8 @@ export class VideoView extends DOMWidgetView {
 
     this.el.append(toolbar, this._grid, this._statusEl);
     this._updateButtons();
+    // The kernel hears that this front-end loaded the view (else it says video cannot show here).
+    this.send({ type: 'rendered' });
 
     if (activeViews.has(this.model) && activeViews.get(this.model) !== this) {
       this._setStatus('secondary', 'Video is running in another view of this widget.');

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import type { Op } from '../src/protocol.generated';
-import { newOpId, Outbox } from '../src/board/outbox';
+import { newOpId, OpOutcome, Outbox } from '../src/board/outbox';
 
 type Call = { op: Op; resolve: (seq: number) => void; reject: (e: unknown) => void };
 
@@ -92,6 +92,40 @@ describe('Outbox', () => {
     outbox.extend('s1', [[9, 9]]);
     assert.equal(outbox.flush().length, 0, 'nothing more for a refused stroke');
     assert.equal(calls.length, 1);
+  });
+
+  it('sends a frame of several ops as one batch, and settles each op by its own result', async () => {
+    const batches: { ops: Op[]; resolve: (results: OpOutcome[]) => void }[] = [];
+    const singles: Op[] = [];
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    const outbox = new Outbox(
+      op => (singles.push(op), new Promise<number>(() => undefined)),
+      { accepted: op => accepted.push(op.id), refused: op => refused.push(op.id) },
+      ops => new Promise<OpOutcome[]>(resolve => batches.push({ ops, resolve }))
+    );
+    outbox.put(stroke('s1'));
+    outbox.put(stroke('s2'));
+    outbox.extend('s1', [[3, 4]]);
+    outbox.flush();
+    assert.equal(singles.length, 0, 'several ops: one batch, no single sends');
+    assert.deepEqual(
+      batches[0].ops.map(op => op.type),
+      ['stroke', 'stroke', 'extend']
+    );
+    const extendId = batches[0].ops[2].id;
+    assert.equal(outbox.pending.size, 3);
+    const full = Object.assign(new Error('full'), { code: 'too_large' });
+    batches[0].resolve([{ seq: 1 }, { error: full }, { seq: 2 }]);
+    await tick();
+    assert.deepEqual(accepted, ['s1', extendId]);
+    assert.deepEqual(refused, ['s2']);
+    assert.equal(outbox.pending.size, 0);
+    outbox.extend('s2', [[5, 6]]);
+    outbox.extend('s1', [[7, 8]]);
+    outbox.flush();
+    assert.equal(singles.length, 1, "a lone op goes as board:op; the refused stroke's points are dropped");
+    assert.equal(singles[0].type === 'extend' && singles[0].target, 's1');
   });
 
   it('makes distinct protocol-valid op ids', () => {

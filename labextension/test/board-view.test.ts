@@ -69,16 +69,27 @@ async function render(board: unknown[] = []): Promise<Harness> {
     if (event === 'board:op') {
       return { ok: true, seq: ++seq };
     }
+    if (event === 'board:ops') {
+      return { ok: true, results: (payload as { ops: unknown[] }).ops.map(() => ({ seq: ++seq })) };
+    }
     return event === 'room:ticket' ? { ok: true, ticket: 'spare', ttl: 60 } : { ok: true };
   };
   socket.serverConnect();
-  await waitFor(() => model.sent.length > 0, 'ticket asked');
-  const request = model.sent[0] as { request_id: string };
+  // the view tells the kernel it loaded before anything else (else the kernel falls back)
+  assert.deepEqual(model.sent[0], { type: 'rendered' });
+  const asked = (): { type: string; request_id: string } | undefined =>
+    (model.sent as { type: string; request_id: string }[]).find(m => m.type === 'ticket_request');
+  await waitFor(() => asked() !== undefined, 'ticket asked');
+  const request = asked()!;
   model.trigger('msg:custom', { type: 'ticket', ticket: 'k', request_id: request.request_id });
   const el = view.el as unknown as HTMLElement;
   await waitFor(() => el.dataset.state === 'attached', 'attached');
   const ink = el.querySelector('.jc-board-ink') as HTMLElement;
-  const ops = (): any[] => socket.emitted.filter(e => e.event === 'board:op').map(e => e.payload.op);
+  // what the page sent, op by op, whether alone (`board:op`) or a frame's batch (`board:ops`)
+  const ops = (): any[] =>
+    socket.emitted.flatMap(e =>
+      e.event === 'board:op' ? [e.payload.op] : e.event === 'board:ops' ? e.payload.ops : []
+    );
   return { view, socket, el, ink, ops };
 }
 
@@ -110,6 +121,11 @@ describe('BoardCanvasView', () => {
     assert.deepEqual(
       ops().map(op => op.type),
       ['stroke', 'extend']
+    );
+    assert.deepEqual(
+      socket.emitted.filter(e => e.event.startsWith('board:op')).map(e => e.event),
+      ['board:ops'],
+      "the frame's two ops in one message"
     );
     assert.deepEqual(ops()[1].points, [
       [30, 40],

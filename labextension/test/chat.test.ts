@@ -47,6 +47,14 @@ afterEach(() => {
 });
 
 describe('ChatView', () => {
+  it('tells the kernel it rendered (the kernel falls back to its own drawing otherwise)', async () => {
+    const { model } = await chat();
+    assert.deepEqual(
+      (model as unknown as { sent: { type: string }[] }).sent.filter(m => m.type === 'rendered'),
+      [{ type: 'rendered' }]
+    );
+  });
+
   it('shows the backlog from the attach ack, as text, with direct messages marked', async () => {
     const { el } = await chat({
       you: BOB,

@@ -36,6 +36,14 @@ afterEach(() => {
 });
 
 describe('ParticipantsView', () => {
+  it('tells the kernel it rendered (the kernel falls back to its own drawing otherwise)', async () => {
+    const { model } = await participants();
+    assert.deepEqual(
+      (model as unknown as { sent: { type: string }[] }).sent.filter(m => m.type === 'rendered'),
+      [{ type: 'rendered' }]
+    );
+  });
+
   it('lists who is here: the host, and "(you)"', async () => {
     const { el } = await participants({ you: BOB });
     assert.ok(el.classList.contains('jc-participants'));

@@ -142,7 +142,9 @@ describe('VideoView', () => {
     assert.deepEqual(h.socket.opts.auth, { batch: true, token: 'secret' });
     assert.equal(h.socket.opts.query, undefined);
     await waitFor(() => h.el.dataset.attached === 'true', 'attached');
-    const requests = h.model.sent as { type: string; request_id?: string }[];
+    const sent = h.model.sent as { type: string; request_id?: string }[];
+    assert.equal(sent[0].type, 'rendered', 'the view tells the kernel it loaded');
+    const requests = sent.filter(m => m.type !== 'rendered');
     assert.equal(requests[0].type, 'ticket_request');
     assert.ok(requests[0].request_id);
     // the page session attaches the whole membership (board, chat, video on one socket)

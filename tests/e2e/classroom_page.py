@@ -1,5 +1,8 @@
 """What a person does in a JupyterLab page with a classroom in it, as Playwright steps.
 
+Notebook 7's page (notebook7_page.py) is a subclass with the same interface, so a flow written
+against :class:`NotebookPage` runs in either front-end (see test_board_browser.py).
+
 Board coordinates are the whiteboard's units (1600x900, the canvas' own resolution); the
 canvas is scaled by CSS, so mouse positions are mapped through its bounding box. Pixels are
 read from the whiteboard's canvas element (ipycanvas composites the layers into it).
@@ -18,6 +21,9 @@ from .lab import Lab
 
 RUN_TIMEOUT_MS = 90_000  # a cell that starts a kernel, connects and renders widgets
 BOARD_CANVAS = ".jc-whiteboard canvas:first-of-type"  # the ink layer of the browser board
+CELLS = ".jp-Notebook .jp-CodeCell"
+APP_NAME_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).appName"
+BOARD_OBJECTS_JS = "() => document.querySelector('.jc-board').jcBoard.visibleObjects()"
 
 # Counts pixels within ``r`` of (x, y) whose colour is within ``tol`` of ``rgb`` (opaque).
 COUNT_INK_JS = """
@@ -144,7 +150,7 @@ class NotebookPage:
 
     def open(self) -> None:
         self.page.goto(self.lab.notebook_url(self.notebook, self.name), timeout=60_000)
-        self.page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
+        self.page.locator(CELLS).first.wait_for(timeout=60_000)
         self.wait_kernel_idle()
         # More room for the board: fold the file browser away, as one would.
         browser_panel = self.page.locator("#filebrowser")
@@ -161,41 +167,68 @@ class NotebookPage:
             timeout=timeout_ms
         )
 
-    def run_first_code_cell(self) -> None:
-        """Click into the first code cell and press Shift+Enter; wait for the kernel to finish.
+    def app_name(self) -> str:
+        """The page config's ``appName``: "JupyterLab" here, "Jupyter Notebook" in Notebook 7."""
+        return str(self.page.evaluate(APP_NAME_JS))
+
+    def is_jupyterlab_shell(self) -> bool:
+        """JupyterLab's shell (dock panel and status bar) is on this page."""
+        return bool(self.page.locator("#jp-main-dock-panel, #jp-main-statusbar").count())
+
+    # --- cells ------------------------------------------------------------------------
+
+    def cell(self, index: int) -> Any:
+        return self.page.locator(CELLS).nth(index)
+
+    def prompt(self, index: int) -> str:
+        return (self.cell(index).locator(".jp-InputArea-prompt").text_content() or "").strip()
+
+    def _press_run(self, index: int) -> None:
+        self.cell(index).locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+
+    def start_cell(self, index: int) -> None:
+        """Run cell ``index`` without waiting for it to end (``[*]`` while it runs)."""
+        self._press_run(index)
+        wait_until(lambda: self.prompt(index) == "[*]:", 10, f"{self.name}: cell {index} runs")
+
+    def run_cell(self, index: int, timeout: float = RUN_TIMEOUT_MS / 1000) -> None:
+        """Run cell ``index`` and wait for it to end; its output must have no error.
 
         A kernel that has just started may drop the very first request: if the cell does not
         even start within a few seconds, press Shift+Enter again (as a person would).
         """
-        cell = self.page.locator(".jp-Notebook .jp-CodeCell").first
-        prompt = cell.locator(".jp-InputArea-prompt")
+        before = self.prompt(index)
         started = False
         for _ in range(3):
-            cell.locator(".jp-InputArea-editor").click()
-            self.page.keyboard.press("Shift+Enter")
+            self._press_run(index)
             try:
-                wait_until(
-                    lambda: (prompt.text_content() or "").strip() != "[ ]:", 10, "cell starts"
-                )
+                wait_until(lambda: self.prompt(index) != before, 10, f"cell {index} starts")
                 started = True
                 break
             except AssertionError:
                 continue
-        assert started, f"{self.notebook}: the first cell never started"
+        assert started, f"{self.notebook}: cell {index} never started"
         wait_until(
-            lambda: (prompt.text_content() or "").strip() not in ("[ ]:", "[*]:", ""),
-            RUN_TIMEOUT_MS / 1000,
-            f"{self.notebook}: first cell to finish",
+            lambda: (
+                (p := self.prompt(index)) not in ("[*]:", "[ ]:", "", before) and p.startswith("[")
+            ),
+            timeout,
+            f"{self.name}: cell {index} ends",
         )
-        self.wait_kernel_idle()
-        errors = cell.locator(
+        errors = self.cell(index).locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         )
         assert errors.count() == 0, errors.first.text_content()
 
+    def run_first_code_cell(self) -> None:
+        """Run the first code cell (starting the kernel if need be) and wait until it is idle."""
+        self.run_cell(0)
+        self.wait_kernel_idle()
+
     def reload(self) -> None:
         self.page.reload(timeout=60_000)
-        self.page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
+        self.page.locator(CELLS).first.wait_for(timeout=60_000)
         self.wait_kernel_idle()
         browser_panel = self.page.locator("#filebrowser")
         if browser_panel.is_visible():
@@ -260,6 +293,59 @@ class NotebookPage:
     def choose_color(self, color: str) -> None:
         self.page.locator(".jc-whiteboard input[type=color]").fill(color)
 
+    # The browser board's toolbar and text box (labextension/src/board/toolbar.ts, view.ts).
+
+    def wait_board_attached(self, timeout_ms: int = 90_000) -> None:
+        self.page.locator(".jc-board[data-state='attached']").wait_for(timeout=timeout_ms)
+
+    def board_state(self) -> str | None:
+        return self.page.locator(".jc-board").get_attribute("data-state")
+
+    def board_status(self) -> Any:
+        return self.page.locator(".jc-board-status")
+
+    def choose_tool(self, tool: str) -> None:
+        self.page.locator(f".jc-board-tool[data-tool='{tool}']").click()
+
+    def choose_width(self, width: int) -> None:
+        self.page.locator(".jc-board .jc-board-width").select_option(str(width))
+
+    def click_board(self, x: float, y: float) -> None:
+        box = self.show_board()
+        self.page.mouse.click(*self.to_screen(box, x, y))
+
+    def write_text(self, x: float, y: float, text: str) -> None:
+        """With the text tool chosen: click at board point (x, y), type ``text``, press Enter."""
+        self.click_board(x, y)
+        box = self.page.locator(".jc-board-text-input")
+        box.wait_for()
+        box.fill(text)
+        box.press("Enter")
+
+    def undo(self) -> None:
+        self.page.locator(".jc-board-undo").click()
+
+    def toggle_lock(self) -> None:
+        self.page.locator(".jc-board-lock").click()
+
+    def board_objects(self) -> list[dict[str, Any]]:
+        """What the browser board shows, as its objects (the board module's visible set)."""
+        return list(self.page.evaluate(BOARD_OBJECTS_JS))
+
+    def shows_ink(self, x: float, y: float, color: str, r: int = 3) -> bool:
+        return self.ink(x, y, color, r=r) > 0
+
+    def modes(self) -> dict[str, bool]:
+        """Which views rendered as the extension's browser views (not the kernel-drawn ones)."""
+        page = self.page
+        return {
+            "board": page.locator(".jc-board[data-mode='browser']").count() == 1,
+            "whiteboard": page.locator(".jc-whiteboard.jc-whiteboard-browser").count() == 1,
+            "chat": page.locator(".jc-chat.jc-chat-browser").count() == 1,
+            "participants": page.locator(".jc-participants.jc-participants-browser").count() == 1,
+            "no kernel-drawn board": page.locator(".jc-whiteboard-kernel").count() == 0,
+        }
+
     # --- chat -------------------------------------------------------------------------
 
     def send_chat(self, text: str, press_enter: bool = False) -> None:
@@ -270,6 +356,12 @@ class NotebookPage:
             box.press("Enter")
         else:
             chat.locator("button", has_text="Send").click()
+
+    def chat_box(self) -> Any:
+        return self.page.locator(".jc-chat input[type=text]")
+
+    def chat_message(self, text: str) -> Any:
+        return self.page.locator(".jc-chat .jc-chat-message", has_text=text)
 
     def chat_texts(self) -> list[str]:
         return [t.strip() for t in self.page.locator(".jc-chat .jc-chat-message").all_inner_texts()]

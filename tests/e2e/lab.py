@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_classroom.names import LABEXTENSION
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 START_TIMEOUT = 90.0  # seconds for JupyterLab to answer
@@ -67,9 +69,17 @@ def _answers(url: str, token: str) -> bool:
         return False
 
 
-def start_lab(workdir: Path, log_path: Path, jupyter: Path | None = None) -> Lab:
+def start_lab(
+    workdir: Path,
+    log_path: Path,
+    jupyter: Path | None = None,
+    disabled: tuple[str, ...] = (),
+    base_env: dict[str, str] | None = None,
+) -> Lab:
     """Start JupyterLab on a copy of notebooks/ and wait until it answers (``jupyter``: the
-    command of another environment, such as a clean venv with the built wheel)."""
+    command of another environment, such as a clean venv with the built wheel, run in
+    ``base_env``; ``disabled``: lab extensions disabled, as ``jupyter labextension disable``
+    does, in a config dir of this Lab's own)."""
     root_dir = workdir / "notebooks"
     shutil.copytree(
         NOTEBOOKS, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.png")
@@ -80,11 +90,16 @@ def start_lab(workdir: Path, log_path: Path, jupyter: Path | None = None) -> Lab
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     env = {
-        **os.environ,
+        **(os.environ if base_env is None else base_env),
         "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
         "JUPYTERLAB_WORKSPACES_DIR": str(workdir / "lab-workspaces"),
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
     }
+    if disabled:
+        page_config = workdir / "jupyter-config" / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"disabledExtensions": dict.fromkeys(disabled, True)}))
+        env["JUPYTER_CONFIG_DIR"] = str(page_config.parent.parent)
     extra: list[str] = []
     if jupyter is None:
         # This tree's venv: serve the extension as built from this tree (labextension/ ->
@@ -92,7 +107,7 @@ def start_lab(workdir: Path, log_path: Path, jupyter: Path | None = None) -> Lab
         # share/jupyter/labextensions when it was made. Another environment serves its own.
         extensions = workdir / "labextensions"
         extensions.mkdir(exist_ok=True)
-        (extensions / "jupyter-classroom").symlink_to(ROOT / "jupyter_classroom" / "labextension")
+        (extensions / LABEXTENSION).symlink_to(ROOT / "jupyter_classroom" / "labextension")
         # Notebook 7 (same server, /tree and /notebooks) lists extensions on its own path.
         extra += [f"--{app}.extra_labextensions_path={extensions}"
                   for app in ("LabApp", "JupyterNotebookApp")]  # fmt: skip

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from .classroom_page import classroom_setup_cells, wait_until, write_notebook
+from .classroom_page import NotebookPage, classroom_setup_cells, wait_until, write_notebook
 from .lab import ROOT, Lab
-from .test_board_browser import BoardPage, summary
+from .test_board_browser import summary
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -79,7 +79,7 @@ WATCH_MESSAGE_JS = """
 """
 
 
-class ChatPage(BoardPage):
+class ChatPage(NotebookPage):
     """A notebook page with a whole classroom in it; counts its classroom sockets."""
 
     def __init__(self, page: Any, lab: Lab, notebook: str, artifacts: Path) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_classroom.names import LABEXTENSION
+
 from .classroom_page import NotebookPage
 from .lab import Lab, start_lab, stop_lab
 from .test_classroom_browser import (
@@ -27,21 +29,33 @@ from .wheel import build_dists, clean_env, install_wheel, run
 
 
 @pytest.fixture(scope="module")
-def wheel_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def user_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A user's environment: nothing of this tree's venv, and no Node.js on PATH."""
+    return clean_env(tmp_path_factory.mktemp("no-node-bin"))
+
+
+@pytest.fixture(scope="module")
+def wheel_bin(tmp_path_factory: pytest.TempPathFactory, user_env: dict[str, str]) -> Path:
     """The bin directory of a clean venv with the built wheel and JupyterLab installed."""
     work = tmp_path_factory.mktemp("wheel")
     sdist, wheel = build_dists(work / "dist")
-    assert sdist.name.startswith("jupyter_classroom-") and wheel.suffix == ".whl"
-    return install_wheel(wheel, work / "venv")
+    assert sdist.name.startswith("jupyter_live_classroom-") and wheel.suffix == ".whl"
+    return install_wheel(wheel, work / "venv", user_env)
 
 
 @pytest.fixture(scope="module")
 def wheel_lab(
-    wheel_bin: Path, tmp_path_factory: pytest.TempPathFactory, artifacts: Path
+    wheel_bin: Path,
+    user_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
 ) -> Iterator[Lab]:
     workdir = tmp_path_factory.mktemp("wheel-lab")
     server = start_lab(
-        workdir, artifacts / "e2e-wheel-jupyterlab.log", jupyter=wheel_bin / "jupyter"
+        workdir,
+        artifacts / "e2e-wheel-jupyterlab.log",
+        jupyter=wheel_bin / "jupyter",
+        base_env=user_env,
     )
     try:
         yield server
@@ -49,15 +63,17 @@ def wheel_lab(
         stop_lab(server)
 
 
-def test_the_installed_wheel_enables_both_extensions(wheel_bin: Path) -> None:
-    env = clean_env()
+def test_the_installed_wheel_enables_both_extensions(
+    wheel_bin: Path, user_env: dict[str, str]
+) -> None:
+    env = user_env
     server = run([wheel_bin / "jupyter", "server", "extension", "list"], wheel_bin, 120, env)
     assert any("jupyter_classroom" in line and "enabled" in line for line in server.splitlines()), (
         server
     )
     assert "jupyter_classroom" in server and "OK" in server, server
     lab = run([wheel_bin / "jupyter", "labextension", "list"], wheel_bin, 120, env)
-    row = next((line for line in lab.splitlines() if "jupyter-classroom" in line), "")
+    row = next((line for line in lab.splitlines() if LABEXTENSION in line), "")
     assert "enabled" in row and "OK" in row, lab
     # What the widgets ask before they choose the browser's views over the kernel-drawn ones.
     found = run(

@@ -9,6 +9,7 @@ everyone who runs ``pip install``: the tests in ``test_wheel_install.py`` run ag
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,10 +41,30 @@ def build_dists(outdir: Path) -> tuple[Path, Path]:
     return sdist, wheel
 
 
-def clean_env() -> dict[str, str]:
-    """The environment without this tree's venv or anything pointing into it."""
+NODE_TOOLS = ("node", "nodejs", "npm", "npx", "corepack", "yarn", "jlpm")
+
+
+def _without_node(directory: str, shadows: Path) -> str:
+    """``directory``, or a copy of it of symlinks without Node's tools when it holds any."""
+    folder = Path(directory)
+    if not any((folder / tool).exists() for tool in NODE_TOOLS):
+        return directory
+    shadow = shadows / str(len(list(shadows.iterdir())))
+    shadow.mkdir()
+    for entry in folder.iterdir():
+        if entry.name not in NODE_TOOLS:
+            (shadow / entry.name).symlink_to(entry)
+    return str(shadow)
+
+
+def clean_env(shadows: Path) -> dict[str, str]:
+    """The environment of a user's machine without Node.js: nothing from this tree's venv or
+    pointing into it, and PATH's folders that hold Node's tools replaced by copies (symlinks,
+    in ``shadows``) without them, so the install proves the wheel needs no Node."""
     venv_bin = str(Path(sys.executable).parent)
-    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    shadows.mkdir(parents=True, exist_ok=True)
+    path = [_without_node(p, shadows)
+            for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin]  # fmt: skip
     env = {
         k: v
         for k, v in os.environ.items()
@@ -51,13 +72,14 @@ def clean_env() -> dict[str, str]:
         and not k.startswith(("JUPYTER", "JPY_"))
     }
     env["PATH"] = os.pathsep.join(path)
+    assert shutil.which("node", path=env["PATH"]) is None, env["PATH"]
     return env
 
 
-def install_wheel(wheel: Path, venv: Path) -> Path:
-    """A fresh venv with the wheel and JupyterLab (what a user types); returns its bin dir."""
+def install_wheel(wheel: Path, venv: Path, env: dict[str, str]) -> Path:
+    """A fresh venv with the wheel and JupyterLab (what a user types, in ``env``: see
+    :func:`clean_env`); returns its bin dir."""
     base_python = getattr(sys, "_base_executable", None) or sys.executable
-    env = clean_env()
     run([base_python, "-m", "venv", venv], cwd=venv.parent, timeout=120, env=env)
     bin_dir = venv / "bin"
     run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",

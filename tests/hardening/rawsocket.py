@@ -24,6 +24,7 @@ class RawSocket:
         self.reader = reader
         self.writer = writer
         self.sid = ""
+        self.frames = 0  # frames of the last message received
         self._next_id = 0
 
     @classmethod
@@ -66,7 +67,9 @@ class RawSocket:
         await self.writer.drain()
 
     async def recv(self) -> str:
-        """The next text message (pings and other control frames skipped)."""
+        """The next text message (pings and other control frames skipped), reassembled
+        from its frames when it came fragmented; :attr:`frames` says in how many."""
+        parts: list[bytes] = []
         while True:
             first, second = await self.reader.readexactly(2)
             length = second & 0x7F
@@ -78,8 +81,15 @@ class RawSocket:
             opcode = first & 0x0F
             if opcode == 0x8:
                 raise ConnectionError("the server closed the websocket")
-            if opcode == 0x1:
-                return payload.decode()
+            if opcode == 0x0 and not parts:
+                raise ConnectionError("a continuation frame without a message to continue")
+            if opcode == 0x1 and parts:
+                raise ConnectionError("a new message inside a fragmented one")
+            if opcode in (0x0, 0x1):
+                parts.append(payload)
+                if first & 0x80:  # FIN: the message's last frame
+                    self.frames = len(parts)
+                    return b"".join(parts).decode()
 
     async def emit(self, event: str, payload: Any) -> int:
         """Send an event asking for an ack; returns the ack id."""

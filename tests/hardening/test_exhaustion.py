@@ -11,16 +11,13 @@ from typing import Any
 import pytest
 import socketio
 
+from ..helpers import text_op
 from ..peers import Peer
 from .figures import record
 from .identity import token_of
 from .multiuser import as_user, jp_server_config, redis_url, store_kind
 
 __all__ = ["as_user", "jp_server_config", "redis_url", "store_kind"]
-
-
-def text_op(op_id: str) -> dict[str, Any]:
-    return {"type": "text", "id": op_id, "x": 1, "y": 1, "text": "x", "color": "#000000", "size": 9}
 
 
 async def room_with(as_user: Any, n: int, **create: Any) -> tuple[Peer, list[Peer], str]:

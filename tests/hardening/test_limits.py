@@ -7,20 +7,8 @@ import time
 
 import pytest
 
+from ..helpers import text_op
 from .figures import record
-
-
-def text_op(op_id: str) -> dict:
-    return {
-        "type": "text",
-        "id": op_id,
-        "x": 10,
-        "y": 10,
-        "text": "x",
-        "color": "#000000",
-        "size": 12,
-    }
-
 
 RATE = 50  # ops/s for this test (bursts of 100): low, so the outcome does not hang on load
 

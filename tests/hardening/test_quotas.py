@@ -14,6 +14,7 @@ import pytest
 from jupyter_classroom.store import MemoryStore, RoomRecord, Store
 from jupyter_classroom.store.base import BoardBudgetExceeded, ByteBudget
 
+from ..helpers import stroke
 from .figures import record
 from .multiuser import as_user, jp_server_config, redis_url, store_kind
 
@@ -25,10 +26,6 @@ KB = 1024
 def image(op_id: str, kb: int = 150) -> dict[str, Any]:
     src = "data:image/png;base64," + "A" * (kb * KB - 22)
     return {"type": "image", "id": op_id, "x": 0, "y": 0, "w": 10, "h": 10, "src": src}
-
-
-def stroke(op_id: str) -> dict[str, Any]:
-    return {"type": "stroke", "id": op_id, "points": [[1, 1]], "color": "#000000", "width": 2}
 
 
 LOOSE = {"bytes_per_second": 1e9, "bytes_burst": 1e9, "ops_per_second": 10_000}

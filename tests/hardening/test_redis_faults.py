@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+from ..helpers import stroke
 from ..peers import Peer
 from ..redis_server import running_redis
-from ..test_scaleout import room_servers, stroke
+from ..test_scaleout import room_servers
 from .figures import record
 
 
@@ -43,7 +44,7 @@ async def test_room_server_restart_keeps_rooms_and_boards(redis_url):
         host = await peer(first, "host")
         room_id = (await host.create("Survives", password="pw"))["room"]["id"]
         for i in range(20):
-            await host.ok("board:op", {"room_id": room_id, "op": stroke(f"s{i}", i)})
+            await host.ok("board:op", {"room_id": room_id, "op": stroke(f"s{i}", (i, i))})
         await host.ok("chat:send", {"room_id": room_id, "text": "before the restart"})
         first.kill()  # SIGKILL, no goodbye
     with room_servers(redis_url, count=1) as (second,):
@@ -56,7 +57,7 @@ async def test_room_server_restart_keeps_rooms_and_boards(redis_url):
         joined = await student.join(room_id, password="pw")
         assert [o["op"]["id"] for o in joined["board"]["ops"]] == [f"s{i}" for i in range(20)]
         assert [m["text"] for m in joined["chat"]] == ["before the restart"]
-        assert (await student.ok("board:op", {"room_id": room_id, "op": stroke("after", 1)}))[
+        assert (await student.ok("board:op", {"room_id": room_id, "op": stroke("after", (1, 1))}))[
             "seq"
         ] == 21
         await student.disconnect()
@@ -91,8 +92,8 @@ async def test_redis_stalled_for_10_seconds(redis_url):
             texts.append((await bob.next("chat:message", timeout=20))["text"])
         assert texts[-1] == "after" and texts.count("after") == 1
         seqs = [
-            (await bob.ok("board:op", {"room_id": room_id, "op": stroke("b1", 1)}))["seq"],
-            (await alice.ok("board:op", {"room_id": room_id, "op": stroke("a1", 1)}))["seq"],
+            (await bob.ok("board:op", {"room_id": room_id, "op": stroke("b1", (1, 1))}))["seq"],
+            (await alice.ok("board:op", {"room_id": room_id, "op": stroke("a1", (1, 1))}))["seq"],
         ]
         assert seqs == [1, 2]
         record(

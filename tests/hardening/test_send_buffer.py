@@ -1,8 +1,9 @@
 """Issue 16, item 1: a large board sent to clients that do not read it.
 
 Join acks count against the send buffer (a socket, or a person's sockets, whose earlier
-board is still unsent gets no further copy), a socket that stops reading is dropped even
-when nothing more is sent to it, and a late join hands out every op of a big board exactly.
+board is still unsent gets no further copy; whole-member attaches too), a socket that stops
+reading is dropped even when nothing more is sent to it, and a late join hands out every op
+of a big board exactly, a large one as a fragmented websocket message.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
+from jupyter_classroom.server.handler import FRAGMENT_CHARS
 from jupyter_classroom.server.quotas import unsent_bytes
 
 from .figures import record
@@ -149,4 +151,82 @@ async def test_late_join_of_a_big_board_is_exact(server, classroom_config):
     assert board["ops"] == json.loads(json.dumps(stored))  # (the store keeps points as tuples)
     assert board["seq"] == 1200 and board["complete"] is True
     host.close()
+    late.close()
+
+
+async def settled(sio: Any, sockets: list[RawSocket]) -> int:
+    """Wait until what the server holds unsent for ``sockets`` stops changing (it has
+    answered what they asked and they read nothing); returns that total."""
+    deadline = time.monotonic() + 20
+    held, steady = -1, 0
+    while time.monotonic() < deadline and steady < 5:
+        await asyncio.sleep(0.2)
+        now = sum(unsent_bytes(sio, s.sid) for s in sockets)
+        steady = steady + 1 if now == held and now > 0 else 0
+        held = now
+    return held
+
+
+ATTACH_CONFIG = {**CONFIG, "slow_grace": 60, "tickets_per_second": 100, "ticket_burst": 100}
+ATTACHES = 8  # of a 16 MB board: ~130 MB, three times what the person may hold unsent
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("classroom_config", [ATTACH_CONFIG])
+async def test_concurrent_whole_member_attaches_of_one_person(server, classroom_config):
+    """``room:attach`` with ``board: true`` hands out the board as a join does: attaches of
+    one person sent at once are checked one after the other, so the person's sockets hold at
+    most twice ``max_board_bytes`` unsent, however many attach together."""
+    room_id = await big_board(server)
+    sio = server.app.room_server.sio
+    member = await RawSocket.open(server, token_of("member"), {"client_id": "m"})
+    assert (await member.ack(await member.emit("room:join", {"room_id": room_id})))["ok"]
+    tickets = []
+    for _ in range(ATTACHES):
+        issued = await member.ack(await member.emit("room:ticket", {"room_id": room_id}))
+        tickets.append(issued["ticket"])
+    pages = [
+        await RawSocket.open(server, token_of("member"), {"client_id": f"p{i}"})
+        for i in range(ATTACHES)
+    ]
+    attaches = [{"ticket": ticket, "board": True} for ticket in tickets]
+    ids = await asyncio.gather(
+        *(page.emit("room:attach", a) for page, a in zip(pages, attaches, strict=True))
+    )
+    held = await settled(sio, pages)  # the server answers them all; nobody reads
+    codes = []
+    for page, ack_id in zip(pages, ids, strict=True):
+        ack = await page.ack(ack_id)
+        codes.append("ok" if ack["ok"] else ack["error"]["code"])
+        if ack["ok"]:
+            assert len(ack["board"]["ops"]) == BOARD_IMAGES
+        page.close()
+    # 16 MB boards (less what the kernel's buffers took: ~6 MB each here): a few fit under
+    # twice max_board_bytes, the rest are refused (without the per-person lock every attach
+    # passed the check before any board was queued, and all were answered with the board)
+    assert "rate_limited" in codes, codes
+    record("concurrent_attaches", board_mb=16, attaches=len(pages),
+           answered_with_board=codes.count("ok"), refused=codes.count("rate_limited"),
+           unsent_mb=round(held / MB, 1))  # fmt: skip
+    member.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("classroom_config", [CONFIG])
+async def test_a_big_board_arrives_in_frames_that_reassemble(server, classroom_config):
+    """A late join's ack past ``FRAGMENT_CHARS`` goes out a frame per turn of the loop, as
+    one fragmented websocket message (RFC 6455, 5.4) that the client reassembles exactly.
+    (The tornado internals this relies on: tests/test_dependency_internals.py.)"""
+    room_id = await big_board(server)
+    late = await RawSocket.open(server, token_of("member"), {"client_id": "late"})
+    handler = server.app.room_server.sio.get_environ(late.sid)["tornado.handler"]
+    assert handler.ws_connection._compressor is None  # (compression off: see handler.py)
+    ack_id = await late.emit("room:join", {"room_id": room_id})
+    ack = await late.ack(ack_id)
+    assert late.frames >= 15 * MB // FRAGMENT_CHARS, late.frames  # (a board of 15.6 MB)
+    stored = (await server.app.store.board(room_id)).ops
+    assert ack["board"]["ops"] == json.loads(json.dumps(stored))
+    # what was sent after it arrives whole, after it
+    assert (await late.ack(await late.emit("room:list", {})))["ok"]
+    assert late.frames == 1
     late.close()

@@ -11,6 +11,7 @@ import pytest
 from jupyter_classroom.store import MemoryStore
 from jupyter_classroom.store.base import Ticket
 
+from ..helpers import text_op
 from .figures import record
 from .multiuser import as_user, jp_server_config, redis_url, store_kind
 
@@ -22,11 +23,6 @@ TICKETS_PER_USER = 4  # the burst; the refill is too slow to matter within a tes
 @pytest.fixture
 def classroom_config() -> dict[str, Any]:
     return {"tickets_per_second": 0.001, "ticket_burst": TICKETS_PER_USER}
-
-
-def text_op(op_id: str) -> dict[str, Any]:
-    return {"type": "text", "id": op_id, "x": 1, "y": 1, "text": op_id, "color": "#000000",
-            "size": 12}  # fmt: skip
 
 
 async def message(peer: Any, text: str) -> dict[str, Any]:
@@ -76,7 +72,7 @@ async def test_attach_with_board_is_a_whole_membership(as_user):
     host, member, room_id, host_id, member_id = await classroom(as_user)
     third = await as_user("outsider")
     third_id = (await third.join(room_id))["you"]["id"]
-    await host.ok("board:op", {"room_id": room_id, "op": text_op("before")})
+    await host.ok("board:op", {"room_id": room_id, "op": text_op("before", "before")})
     await host.ok("chat:send", {"room_id": room_id, "text": "public"})
     await host.ok("chat:send", {"room_id": room_id, "text": "to member", "to": member_id})
     await member.ok("chat:send", {"room_id": room_id, "text": "to host", "to": host_id})
@@ -107,14 +103,14 @@ async def test_attach_with_board_is_a_whole_membership(as_user):
     assert "board" not in video_ack and "chat" not in video_ack
 
     # later ops reach the pages live, as they reach a joined socket
-    await host.ok("board:op", {"room_id": room_id, "op": text_op("after")})
+    await host.ok("board:op", {"room_id": room_id, "op": text_op("after", "after")})
     assert (await page.next("board:op"))["op"]["id"] == "after"
     assert [o["op"]["id"] for o in (await batched.next("board:ops"))["ops"]] == ["after"]
     await video.nothing("board:op", wait=0.2)
     assert not video.received["board:ops"]
 
     # the page acts as the member: it draws, chats, reads its DMs
-    await page.ok("board:op", {"room_id": room_id, "op": text_op("from-page")})
+    await page.ok("board:op", {"room_id": room_id, "op": text_op("from-page", "from-page")})
     drawn = await host.next("board:op")
     assert drawn["op"]["id"] == "from-page" and drawn["author"] == member_id
     await page.ok("chat:send", {"room_id": room_id, "text": "hi from the page"})

@@ -18,6 +18,12 @@ export type Point = [number, number];
 /** Sends one op; resolves with its seq, rejects with an error carrying `code`/`message`. */
 export type SendOp = (op: Op) => Promise<number>;
 
+/** What the server said of one op of a batch: its seq, or why it refused it. */
+export type OpOutcome = { seq: number } | { error: unknown };
+
+/** Sends several ops in one frame (`board:ops`); resolves with one result per op, in order. */
+export type SendOps = (ops: Op[]) => Promise<OpOutcome[]>;
+
 export interface OutboxEvents {
   /** The server accepted `op` as `seq`. */
   accepted?: (op: Op, seq: number) => void;
@@ -46,9 +52,11 @@ export class Outbox {
   /** How many frames sent something (for tests and measurements). */
   framesSent = 0;
 
+  /** `sendMany`, when given, carries a frame of several ops in one message with one ack. */
   constructor(
     private _send: SendOp,
-    private _events: OutboxEvents = {}
+    private _events: OutboxEvents = {},
+    private _sendMany?: SendOps
   ) {}
 
   /** Queue an op for the next flush. */
@@ -85,30 +93,36 @@ export class Outbox {
       ops.push({ type: 'extend', id: newOpId(), target, points });
     }
     this._points.clear();
-    for (const op of ops) {
-      this._sendOne(op);
+    const sending = ops.filter(op => !(op.type === 'extend' && this._refusedStrokes.has(op.target)));
+    for (const op of sending) {
+      this.pending.set(op.id, op);
+    }
+    if (sending.length > 1 && this._sendMany) {
+      this._sendMany(sending).then(
+        results => sending.forEach((op, i) => this._settle(op, results[i])),
+        error => sending.forEach(op => this._settle(op, { error }))
+      );
+    } else {
+      for (const op of sending) {
+        this._send(op).then(
+          seq => this._settle(op, { seq }),
+          error => this._settle(op, { error })
+        );
+      }
     }
     this.framesSent++;
     return ops;
   }
 
-  private _sendOne(op: Op): void {
-    if (op.type === 'extend' && this._refusedStrokes.has(op.target)) {
+  private _settle(op: Op, result: OpOutcome | undefined): void {
+    this.pending.delete(op.id);
+    if (result && 'seq' in result) {
+      this._events.accepted?.(op, result.seq);
       return;
     }
-    this.pending.set(op.id, op);
-    this._send(op).then(
-      seq => {
-        this.pending.delete(op.id);
-        this._events.accepted?.(op, seq);
-      },
-      error => {
-        this.pending.delete(op.id);
-        if (op.type === 'stroke') {
-          this._refusedStrokes.add(op.id);
-        }
-        this._events.refused?.(op, error);
-      }
-    );
+    if (op.type === 'stroke') {
+      this._refusedStrokes.add(op.id);
+    }
+    this._events.refused?.(op, result ? result.error : new Error('no answer for this op'));
   }
 }

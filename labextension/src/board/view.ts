@@ -24,13 +24,13 @@ import { ISerializers } from '@jupyter-widgets/base';
 import { CanvasModel, CanvasView } from 'ipycanvas';
 
 import { BOARD_HEIGHT, BOARD_WIDTH } from '../protocol.generated';
-import type { BoardOp, BoardOpsEvent, CursorEvent, Op, ShapeOp, StrokeOp } from '../protocol.generated';
+import type { BoardOp, BoardOpsEvent, CursorEvent, Op, OpResult, ShapeOp, StrokeOp } from '../protocol.generated';
 import { AttachAck, pageSession, RequestError, RoomLink } from '../page/session';
 import { MODULE_NAME, MODULE_VERSION } from '../version';
 import { topmostHit } from './geometry';
 import { PenInput, PenSample } from './input';
 import { BoardChange, BoardModel, VisibleObject } from './model';
-import { newOpId, Outbox } from './outbox';
+import { newOpId, OpOutcome, Outbox } from './outbox';
 import { ImageCache, paintBoard, paintCursor, paintObject, paintSegment } from './render';
 import { SHAPES, Toolbar, Tool } from './toolbar';
 
@@ -110,6 +110,9 @@ export class BoardCanvasView extends CanvasView {
     this._root = this.el as unknown as HTMLDivElement;
     this._root.classList.add('jc-board');
     this._root.dataset.mode = 'browser';
+    // The kernel hears that this front-end loaded the view at once, not only once attached (a
+    // kernel that hears nothing puts its own kernel-drawn board in place: see frontend.py).
+    this.send({ type: 'rendered' });
     this._toolbar = new Toolbar({
       undo: () => this.undo(),
       redo: () => this.redo(),
@@ -141,10 +144,14 @@ export class BoardCanvasView extends CanvasView {
     this.model.on_some_change(['width', 'height'], this.resizeCanvas, this);
     this.updateCanvas();
 
-    this._outbox = new Outbox(op => this._sendOp(op), {
-      accepted: (op, seq) => this._accepted(op, seq),
-      refused: (op, error) => this._refused(op, error)
-    });
+    this._outbox = new Outbox(
+      op => this._sendOp(op),
+      {
+        accepted: (op, seq) => this._accepted(op, seq),
+        refused: (op, error) => this._refused(op, error)
+      },
+      ops => this._sendOps(ops)
+    );
     this._input = new PenInput(this._ink, BOARD_WIDTH, BOARD_HEIGHT, {
       down: s => this._penDown(s),
       move: samples => this._penMove(samples),
@@ -382,13 +389,27 @@ export class BoardCanvasView extends CanvasView {
 
   // --- sending -------------------------------------------------------------------
 
-  private async _sendOp(op: Op): Promise<number> {
+  private _attachedLink(): RoomLink {
     const link = this._link;
     if (!link || link.state.value !== 'attached') {
       throw new RequestError('disconnected', 'The board is not connected; try again in a moment.');
     }
+    return link;
+  }
+
+  private async _sendOp(op: Op): Promise<number> {
+    const link = this._attachedLink();
     const ack = await link.request('board:op', { room_id: link.roomId, op });
     return ack.seq as number;
+  }
+
+  /** A frame's several ops in one `board:ops` message (one frame, one ack). */
+  private async _sendOps(ops: Op[]): Promise<OpOutcome[]> {
+    const link = this._attachedLink();
+    const ack = await link.request('board:ops', { room_id: link.roomId, ops });
+    return (ack.results as OpResult[]).map(({ seq, error }) =>
+      error ? { error: new RequestError(error.code, error.message) } : { seq: seq ?? 0 }
+    );
   }
 
   private _accepted(_op: Op, _seq: number): void {

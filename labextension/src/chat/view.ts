@@ -90,6 +90,7 @@ export class ChatView extends PageSocketView {
     this.el.append(this._history, row, this._status);
     this._fillRecipients();
 
+    this._sayRendered();
     this._tickets = new KernelTickets(this);
     this._tickets.onSlow = () => this._setStatus('Waiting for the kernel to answer (is a cell running?)…');
     this._connect();

@@ -67,6 +67,16 @@ export abstract class PageSocketView extends DOMWidgetView {
     return this._link;
   }
 
+  /**
+   * Tells the kernel this front-end loaded the view. A kernel that hears nothing from any
+   * view of a widget it showed puts its kernel-drawn equivalent in its place (the front-end
+   * could not load our extension); a view on a socket already attached by another view asks
+   * the kernel for no ticket, so this is the message it can count on.
+   */
+  protected _sayRendered(): void {
+    this.send({ type: 'rendered' });
+  }
+
   protected _tickets!: KernelTickets;
   protected _link: RoomLink | null = null;
   /** Undoes the listeners the view added (room events, signals). */

@@ -40,6 +40,7 @@ export class ParticipantsView extends PageSocketView {
     this._status.setAttribute('role', 'status');
     this.el.append(this._header, this._list, this._boardState, this._controls, this._status);
 
+    this._sayRendered();
     this._tickets = new KernelTickets(this);
     this._connect();
   }

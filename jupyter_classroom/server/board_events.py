@@ -1,0 +1,150 @@
+"""The board's events on the Socket.IO layer: ops (one or a batch), following the board live
+or fetching it on demand, and cursors. A part of :class:`~.events.RoomServer`, which routes
+the events here after validating them; the room logic stays in :mod:`jupyter_classroom.rooms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import socketio
+
+from .. import protocol as p
+from ..protocol import ErrorCode, Event, ProtocolError, ok_ack
+from ..rooms import Rooms
+from ..tasks import TaskSet
+from .batching import OpBatcher
+from .channels import Session, board_channel, board_channels, room_channel
+from .quotas import PersonLimits, encode_ahead, encoded_size
+
+CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
+
+
+class BoardEvents:
+    """``board:op``, ``board:ops``, ``board:follow``, ``board:sync`` and ``board:cursor``."""
+
+    sio: socketio.AsyncServer
+    rooms: Rooms
+    limits: PersonLimits
+    batcher: OpBatcher
+    sessions: dict[str, Session]
+    tasks: TaskSet
+
+    def _in_channel(self, sid: str, channel: str) -> bool:
+        """Whether ``sid``, a socket of this process, is in ``channel`` now.
+
+        With several processes, a kick or leave handled by another one takes this process's
+        sockets out of the room's channels (the pub/sub manager relays ``leave_room``) but
+        not out of this process's ``Session.rooms``: check the channel before relaying.
+        """
+        return sid in self.sio.manager.rooms.get("/", {}).get(channel, ())
+
+    async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
+        return ok_ack(seq=await self._accept_op(sid, session, req))
+
+    async def board_ops(self, sid: str, session: Session, req: p.BoardOpsSend) -> dict[str, Any]:
+        # Several ops, one frame and one ack: each is ruled on as if sent alone (a refused
+        # stroke's extends are then refused as not found), in order.
+        results: list[dict[str, Any]] = []
+        for op in req.ops:
+            try:
+                seq = await self._accept_op(sid, session, p.BoardOpSend(req.room_id, op))
+                results.append({"seq": seq})
+            except ProtocolError as exc:
+                results.append({"error": {"code": exc.code, "message": exc.message}})
+        return ok_ack(results=results)
+
+    async def _accept_op(self, sid: str, session: Session, req: p.BoardOpSend) -> int:
+        self.limits.take(self.limits.ops, session.limit_key, "board ops")
+        size = encoded_size(req.op)
+        self.limits.take_bytes(session.limit_key, size)
+        board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req, size)
+        await self.sio.emit(
+            Event.BOARD_OP,
+            {**board_op, "room_id": req.room_id},
+            to=board_channel(req.room_id, False),
+            skip_sid=sid,
+        )
+        self.batcher.add(req.room_id, board_op)
+        return int(board_op["seq"])
+
+    async def _board_socket(self, sid: str, session: Session, room_id: str) -> str:
+        """The member id of ``sid`` in ``room_id``, if it is a socket that takes the board."""
+        member_id = session.rooms.get(room_id)
+        await self.rooms.require_member(room_id, member_id, sid)
+        if room_id in session.video_rooms:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "a video socket does not take the board: attach with board: true",
+            )
+        return member_id or ""
+
+    async def board_follow(self, sid: str, session: Session, req: p.BoardFollow) -> dict[str, Any]:
+        # A kernel whose board the page draws needs no live ops: it asks board:sync when
+        # Python reads the board, and the room's fan-out costs one socket per member.
+        await self._board_socket(sid, session, req.room_id)
+        if req.live:
+            await self.sio.enter_room(sid, board_channel(req.room_id, session.batched))
+        else:
+            for channel in board_channels(req.room_id):
+                await self.sio.leave_room(sid, channel)
+        return ok_ack()
+
+    async def board_sync(self, sid: str, session: Session, req: p.BoardSync) -> dict[str, Any]:
+        member_id = await self._board_socket(sid, session, req.room_id)
+        async with self.limits.joining(session.limit_key):
+            self.limits.check_backlog(self.sio, session.limit_key, sid)
+            if req.since is None:  # a whole board costs what a join does
+                self.limits.take_churn(session.limit_key)
+            board = await self.rooms.board(req.room_id, member_id, sid, req.since)
+            if board.complete and req.since is not None:
+                self.limits.take_churn(session.limit_key)
+            state = {"seq": board.seq, "ops": board.ops, "complete": board.complete}
+            return await encode_ahead(ok_ack(board=state), board.ops)  # type: ignore[return-value]
+
+    async def _send_ops(self, room_id: str, ops: list[dict[str, Any]]) -> None:
+        # One frame for every batched socket of the room, their authors' own ops included
+        # (clients know their ops' seqs from the acks).
+        await self.sio.emit(
+            Event.BOARD_OPS, {"room_id": room_id, "ops": ops}, to=board_channel(room_id, True)
+        )
+
+    async def _cursor(self, sid: str, session: Session, data: Any) -> None:
+        try:
+            req = p.decode(p.BoardCursor, data)
+        except ProtocolError:
+            return  # no ack to carry an error; a bad cursor is dropped
+        member_id = session.rooms.get(req.room_id)
+        if member_id is None:
+            return
+        if not self._in_channel(sid, room_channel(req.room_id)):
+            session.rooms.pop(req.room_id, None)  # taken out of the room by another process
+            return
+        session.cursor_pending = {
+            "room_id": req.room_id,
+            "member_id": member_id,
+            "x": req.x,
+            "y": req.y,
+        }
+        wait = session.cursor_sent + CURSOR_INTERVAL - time.monotonic()
+        if wait <= 0:
+            await self._flush_cursor(sid)
+        elif not session.cursor_timer:
+            session.cursor_timer = True
+            asyncio.get_running_loop().call_later(
+                wait, lambda: self.tasks.spawn(self._flush_cursor(sid))
+            )
+
+    async def _flush_cursor(self, sid: str) -> None:
+        session = self.sessions.get(sid)
+        if session is None or session.cursor_pending is None:
+            return
+        session.cursor_timer = False
+        cursor, session.cursor_pending = session.cursor_pending, None
+        session.cursor_sent = time.monotonic()
+        if self._in_channel(sid, room_channel(cursor["room_id"])):
+            await self.sio.emit(
+                Event.BOARD_CURSOR, cursor, to=board_channels(cursor["room_id"]), skip_sid=sid
+            )
