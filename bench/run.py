@@ -133,6 +133,17 @@ def ensure_node_modules() -> None:
 # servers under test
 
 
+def terminate(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM a process we started, then SIGKILL it if it is still there after ``grace`` s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 @dataclass
 class RedisProcess:
     """A redis-server of the bench's own: loopback, a free port, no persistence."""
@@ -151,13 +162,7 @@ class RedisProcess:
         return psutil.Process(self.process.pid)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        terminate(self.process, 10)
         self.log_file.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -229,13 +234,7 @@ class Server:
 
     def stop(self) -> None:
         try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
+            terminate(self.process, 15)
             self.log_file.close()
             shutil.rmtree(self.workdir, ignore_errors=True)
         finally:  # the other processes and Redis go too, whatever happened to this one
