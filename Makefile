@@ -23,10 +23,13 @@ setup: $(VENV)/.installed
 
 # Debian packages the tests use, installed when missing (as root; otherwise it says what to
 # install): redis-server for the scale-out tests, chromium for tests/e2e (driven by Playwright,
-# which never downloads a browser of its own here).
+# which never downloads a browser of its own here), janus (the SFU) and iproute2 (the network
+# namespaces Janus runs in) for tests/test_sfu.py. Each entry: command:package.
 system:
 	@missing=""; \
-	for tool in redis-server chromium; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	for entry in redis-server:redis-server chromium:chromium janus:janus ip:iproute2; do \
+		command -v $${entry%%:*} >/dev/null || missing="$$missing $${entry#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

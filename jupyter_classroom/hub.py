@@ -17,10 +17,8 @@ terminals for hub users.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import os
-from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,12 +32,11 @@ from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
 from tornado import web
 from traitlets import Bool, Instance
 
-from .server.events import ConnectRefused, ServerOptions
+from .names import HUB_SERVICE_PREFIX_ENV, HUB_SERVICE_URL_ENV
+from .policy import HubRoles
+from .server.events import ConnectRefused
 from .server.handler import AUTH_RESOURCE
 
-SERVICE_NAME_ENV = "JUPYTERHUB_SERVICE_NAME"
-SERVICE_PREFIX_ENV = "JUPYTERHUB_SERVICE_PREFIX"
-SERVICE_URL_ENV = "JUPYTERHUB_SERVICE_URL"
 HOME_PATH = "/classroom/"  # the service's landing page (and where the hub's link leads)
 # Scopes (before any `!filter`) that let a token's holder enter or take over users' Jupyter
 # servers: the service refuses tokens holding any of them, so it never holds such a token.
@@ -55,10 +52,10 @@ def service_server_config(environ: dict[str, str] | None = None) -> dict[str, An
     is off; hub tokens guard every request instead.
     """
     env = os.environ if environ is None else environ
-    prefix = env.get(SERVICE_PREFIX_ENV)
+    prefix = env.get(HUB_SERVICE_PREFIX_ENV)
     if not prefix:
         raise RuntimeError(
-            f"a JupyterHub service needs ${SERVICE_PREFIX_ENV} (and ${SERVICE_URL_ENV}, "
+            f"a JupyterHub service needs ${HUB_SERVICE_PREFIX_ENV} (and ${HUB_SERVICE_URL_ENV}, "
             "$JUPYTERHUB_API_TOKEN, $JUPYTERHUB_API_URL): set them for an external service"
         )
     config: dict[str, Any] = {
@@ -70,7 +67,7 @@ def service_server_config(environ: dict[str, str] | None = None) -> dict[str, An
         "terminals_enabled": False,
         "default_url": HOME_PATH,
     }
-    url = urlsplit(env.get(SERVICE_URL_ENV, ""))
+    url = urlsplit(env.get(HUB_SERVICE_URL_ENV, ""))
     if url.hostname:
         config["ip"] = url.hostname
     if url.port:
@@ -97,59 +94,6 @@ class HubUser(User):
     @property
     def groups(self) -> frozenset[str]:
         return frozenset(self.hub.get("groups") or ())
-
-
-class _Members(frozenset[str]):
-    """A frozenset of usernames that also holds whoever ``test`` accepts, and is never empty.
-
-    ``ServerOptions.admin_users`` / ``instructor_users`` are sets of names; under a hub they
-    are these, so the room server's own rules decide with the hub's answers.
-    """
-
-    _test: Callable[[str], bool]
-
-    def __new__(cls, names: Iterable[str], test: Callable[[str], bool]) -> _Members:
-        members = super().__new__(cls, names)
-        members._test = test
-        return members
-
-    def __contains__(self, user: object) -> bool:
-        return frozenset.__contains__(self, user) or (isinstance(user, str) and self._test(user))
-
-    def __bool__(self) -> bool:
-        return True  # an empty admin set means "everyone" to the room server: never that here
-
-
-class HubRoles:
-    """What the hub said about each user when they last authenticated: admin, groups.
-
-    Filled by :class:`HubIdentityProvider` when it identifies a request, read when the socket
-    of that request connects (the hub's answers are cached for ``HubAuth.cache_max_age``).
-    """
-
-    def __init__(self) -> None:
-        self._users: dict[str, tuple[bool, frozenset[str]]] = {}
-
-    def record(self, user: HubUser) -> None:
-        self._users[user.username] = (user.admin, user.groups)
-
-    def is_admin(self, username: str) -> bool:
-        return self._users.get(username, (False, frozenset()))[0]
-
-    def in_group(self, username: str, group: str) -> bool:
-        return group in self._users.get(username, (False, frozenset()))[1]
-
-    def server_options(self, options: ServerOptions, instructor_group: str) -> ServerOptions:
-        """``options`` with hub admins as admins (besides ``admin_users``), and hub admins
-        and members of ``instructor_group`` as instructors (besides ``instructor_users``)."""
-        return dataclasses.replace(
-            options,
-            admin_users=_Members(options.admin_users, self.is_admin),
-            instructor_users=_Members(
-                options.instructor_users or (),
-                lambda user: self.is_admin(user) or self.in_group(user, instructor_group),
-            ),
-        )
 
 
 class HubOAuthCallback(HubOAuthCallbackHandler):
@@ -180,16 +124,10 @@ class ServiceHomeHandler(JupyterHandler):
     @authorized
     async def get(self) -> None:
         user = self.current_user
-        roles = self.identity_provider.classroom_roles  # type: ignore[attr-defined]
         room_server = self.settings["classroom_room_server"]
-        admin = roles.is_admin(user.username)
-        instructors = room_server.options.instructor_users
-        may_create = admin or instructors is None or user.username in instructors
-        rooms = [
-            await room_server.rooms.room_info(room)
-            async for room in room_server.rooms.store.iter_rooms()
-            if room.owner == user.username
-        ]
+        admin = room_server.policy.is_admin(user.username)
+        may_create = room_server.policy.may_create(user.username)
+        rooms = await room_server.rooms.owned_rooms(user.username)
         facts = {
             "service": "jupyter_classroom",
             "user": user.username,
@@ -330,7 +268,7 @@ class HubIdentityProvider(JupyterHubIdentityProvider):
                 f"hub user {name}'s token also holds {', '.join(risky)}",
             )
         user = HubUser(model)
-        self.classroom_roles.record(user)
+        self.classroom_roles.record(user.username, user.admin, user.groups)
         return user
 
     def get_handlers(self) -> list[tuple[str, object]]:

@@ -39,10 +39,23 @@ class Event:
     BOARD_CURSOR: Final = "board:cursor"
     RTC_SIGNAL: Final = "rtc:signal"
     RTC_MEDIA: Final = "rtc:media"  # extension: which of a member's tracks are on (both ways)
+    # extension, video through the SFU (Janus), signaled through this socket (docs/sfu.md)
+    RTC_PUBLISH: Final = "rtc:publish"
+    RTC_SUBSCRIBE: Final = "rtc:subscribe"
+    RTC_SUBSCRIBE_ANSWER: Final = "rtc:subscribe_answer"
+    RTC_UNPUBLISH: Final = "rtc:unpublish"
     SERVER_ANNOUNCE: Final = "server:announce"
     # extension: whether a socket takes a room's board live, and the board on demand
     BOARD_FOLLOW: Final = "board:follow"
     BOARD_SYNC: Final = "board:sync"
+    # extension, the tools of a lesson: raised hands, and breakout rooms (docs/protocol.md)
+    HAND_RAISE: Final = "hand:raise"
+    HAND_LOWER: Final = "hand:lower"
+    HAND_TAKE: Final = "hand:take"
+    BREAKOUT_OPEN: Final = "breakout:open"
+    BREAKOUT_BROADCAST: Final = "breakout:broadcast"
+    BREAKOUT_RECALL: Final = "breakout:recall"
+    BREAKOUT_BOARD: Final = "breakout:board"
 
     # server → client (BOARD_OP, BOARD_CURSOR and RTC_SIGNAL are used both ways)
     ROOM_LIST_CHANGED: Final = "room:list_changed"
@@ -55,8 +68,20 @@ class Event:
     # extension, both ways: a room's new ops as one list, for sockets that connect with
     # auth.batch; from a client, several ops in one frame with one ack
     BOARD_OPS: Final = "board:ops"
+    # extension: a room's ink goes out late (the server is behind), to its drawers; 0 = no more
+    BOARD_DELAYED: Final = "board:delayed"
     # extension: what changed in the room list, for sockets that connect with auth.list_diff
     ROOM_LIST_DIFF: Final = "room:list_diff"
+    # extension: a room's queue of raised hands after each change; a member's hand taken
+    HAND_QUEUE: Final = "hand:queue"
+    HAND_TAKEN: Final = "hand:taken"
+    # extension: breakout rooms opened in, and recalled to, a main room
+    BREAKOUT_OPENED: Final = "breakout:opened"
+    BREAKOUT_CLOSED: Final = "breakout:closed"
+    # extension, both ways: who publishes through a room's SFU (after each change; on asking)
+    RTC_PUBLISHERS: Final = "rtc:publishers"
+    # extension: a room's video switched from the mesh to the SFU (video_mode "auto")
+    RTC_MODE: Final = "rtc:mode"
 
 
 class ErrorCode:
@@ -112,6 +137,9 @@ MAX_SDP: Final = 64 * 1024
 MAX_TEXT_OP: Final = 2000
 MAX_ANNOUNCEMENT: Final = 1000
 MAX_BATCH_OPS: Final = 256  # ops in one client → server `board:ops`
+MIN_BREAKOUTS: Final = 2  # groups `breakout:open` makes from `count`
+MAX_BREAKOUTS: Final = 20  # breakout rooms open at once in one room
+MAX_BREAKOUT_MINUTES: Final = 240
 # Coordinates may sit off the visible board (a shape dragged past the edge) but stay bounded;
 # the bound also rejects NaN and infinities, which Python's json module happily decodes.
 COORD_LIMIT: Final = 16000.0
@@ -315,8 +343,66 @@ class RtcMedia(_Payload, frozen=True):
     to: Id | None = None
 
 
+Sdp = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SDP)]
+
+
+class RtcPublish(_Payload, frozen=True):
+    """Extension: publish through the room's SFU; ``sdp`` is the offer (candidates inside)."""
+
+    room_id: Id
+    sdp: Sdp
+
+
+class RtcSubscribe(_Payload, frozen=True):
+    """Extension: watch ``member_id``'s published media through the SFU."""
+
+    room_id: Id
+    member_id: Id
+
+
+class RtcSubscribeAnswer(_Payload, frozen=True):
+    room_id: Id
+    member_id: Id
+    sdp: Sdp
+
+
 class ServerAnnounce(_Payload, frozen=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ANNOUNCEMENT)]
+
+
+class HandTarget(_Payload, frozen=True):
+    """``hand:lower`` (without ``member_id``: your own hand) and ``hand:take`` (without
+    ``member_id``: the first in the queue)."""
+
+    room_id: Id
+    member_id: Id | None = None
+
+
+class BreakoutOpen(_Payload, frozen=True):
+    """Extension: ``groups`` (lists of member ids) as given; else the members but the host
+    split at random into ``count`` groups. ``minutes``: the server recalls them then."""
+
+    room_id: Id
+    count: Annotated[int, msgspec.Meta(ge=MIN_BREAKOUTS, le=MAX_BREAKOUTS)] | None = None
+    groups: (
+        Annotated[
+            list[Annotated[list[Id], msgspec.Meta(min_length=1, max_length=10_000)]],
+            msgspec.Meta(min_length=1, max_length=MAX_BREAKOUTS),
+        ]
+        | None
+    ) = None
+    minutes: Annotated[float, msgspec.Meta(gt=0, le=MAX_BREAKOUT_MINUTES)] | None = None
+    copy_board: bool = False
+
+
+class BreakoutBroadcast(_Payload, frozen=True):
+    room_id: Id
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CHAT_TEXT)]
+
+
+class BreakoutBoard(_Payload, frozen=True):
+    room_id: Id  # the main room
+    breakout_id: Id  # a breakout's room_id
 
 
 # The schema of each client → server event, in one table.
@@ -336,9 +422,21 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.BOARD_CURSOR: BoardCursor,
     Event.RTC_SIGNAL: RtcSignal,
     Event.RTC_MEDIA: RtcMedia,
+    Event.RTC_PUBLISH: RtcPublish,
+    Event.RTC_SUBSCRIBE: RtcSubscribe,
+    Event.RTC_SUBSCRIBE_ANSWER: RtcSubscribeAnswer,
+    Event.RTC_UNPUBLISH: RoomRef,
+    Event.RTC_PUBLISHERS: RoomRef,
     Event.SERVER_ANNOUNCE: ServerAnnounce,
     Event.BOARD_FOLLOW: BoardFollow,
     Event.BOARD_SYNC: BoardSync,
+    Event.HAND_RAISE: RoomRef,
+    Event.HAND_LOWER: HandTarget,
+    Event.HAND_TAKE: HandTarget,
+    Event.BREAKOUT_OPEN: BreakoutOpen,
+    Event.BREAKOUT_BROADCAST: BreakoutBroadcast,
+    Event.BREAKOUT_RECALL: RoomRef,
+    Event.BREAKOUT_BOARD: BreakoutBoard,
 }
 
 P = TypeVar("P")
@@ -406,6 +504,8 @@ class RoomInfo(_Reply, frozen=True):
     board_locked: bool
     created_at: str  # ISO 8601 UTC
     max_members: int
+    # extension: a breakout room's main room (breakout rooms are unlisted)
+    parent_id: Id | msgspec.UnsetType = msgspec.UNSET
 
 
 class Member(_Reply, frozen=True):
@@ -413,6 +513,20 @@ class Member(_Reply, frozen=True):
     name: str
     color: Color
     role: Literal["host", "member"]
+
+
+class Hand(_Reply, frozen=True):
+    """A raised hand; a room's queue is ordered by ``raised_at``."""
+
+    member_id: Id
+    name: str
+    raised_at: str  # ISO 8601 UTC
+
+
+class Breakout(_Reply, frozen=True):
+    room_id: Id  # a real, unlisted room: join it with room:join
+    title: str
+    members: list[Id]  # the main room's members assigned to it
 
 
 class ChatSender(_Reply, frozen=True):
@@ -427,6 +541,15 @@ class ChatMessage(_Reply, frozen=True):
     to: Id | None
     text: str
     ts: str
+
+
+class MergedExtend(_Reply, frozen=True):
+    """One of the ``extend`` ops a ``board:ops`` list merged into a later one of its stroke:
+    its seq, its id and how many of the merged op's points are its (from the front)."""
+
+    seq: int
+    id: Id
+    points: int
 
 
 class BoardOp(_Reply, frozen=True):
@@ -449,6 +572,12 @@ class RtcConfig(_Reply, frozen=True):
     max_publishers: int
 
 
+class VideoInfo(_Reply, frozen=True):
+    """extension: how a room carries video now: peer to peer, or through the SFU (Janus)."""
+
+    mode: Literal["mesh", "sfu"]
+
+
 # acks: the fields of `{"ok": true, ...}`
 
 
@@ -468,6 +597,13 @@ class JoinedReply(_Reply, frozen=True):
     members: list[Member]
     board: BoardState
     chat: list[ChatMessage]
+    hands: list[Hand] | msgspec.UnsetType = msgspec.UNSET  # extension: the raised hands
+    # extension: the room's breakouts, only while they are open
+    breakouts: BreakoutsOpened | msgspec.UnsetType = msgspec.UNSET
+    # extension: the room's video mode, from servers whose video_mode is "sfu" or "auto"
+    video: VideoInfo | msgspec.UnsetType = msgspec.UNSET
+    # extension: the WebRTC configuration, as room:attach's (a page's own membership's video)
+    rtc: RtcConfig | msgspec.UnsetType = msgspec.UNSET
 
 
 class RoomReply(_Reply, frozen=True):
@@ -487,6 +623,11 @@ class AttachedReply(_Reply, frozen=True):
     # with `board: true` in the request: the member's board and chat, as in room:join
     board: BoardState | msgspec.UnsetType = msgspec.UNSET
     chat: list[ChatMessage] | msgspec.UnsetType = msgspec.UNSET
+    hands: list[Hand] | msgspec.UnsetType = msgspec.UNSET  # extension: the raised hands
+    # extension: the room's breakouts, only while they are open
+    breakouts: BreakoutsOpened | msgspec.UnsetType = msgspec.UNSET
+    # extension: the room's video mode, from servers whose video_mode is "sfu" or "auto"
+    video: VideoInfo | msgspec.UnsetType = msgspec.UNSET
 
 
 class ChatSent(_Reply, frozen=True):
@@ -510,6 +651,24 @@ class OpsAccepted(_Reply, frozen=True):
 
 class BoardSynced(_Reply, frozen=True):
     board: BoardState
+
+
+class HandsReply(_Reply, frozen=True):
+    hands: list[Hand]
+
+
+class HandTakenReply(_Reply, frozen=True):
+    hands: list[Hand]
+    taken: Hand | None  # null: the queue was empty
+
+
+class BreakoutsOpened(_Reply, frozen=True):
+    breakouts: list[Breakout]
+    ends_at: str | None  # ISO 8601 UTC: when the server recalls them
+
+
+class BreakoutsReply(_Reply, frozen=True):
+    breakouts: list[Breakout]
 
 
 # events the server sends
@@ -549,11 +708,27 @@ class BoardOpEvent(BoardOp, frozen=True):
     room_id: Id
 
 
+class ListedOp(BoardOp, frozen=True, omit_defaults=True):
+    """An op in a ``board:ops`` list. ``merged``: the earlier extends of this op's stroke
+    merged into it, in order (their points come first in ``op.points``); a client expands
+    them back to one extend per seq (docs/protocol.md, "Merged extends")."""
+
+    merged: list[MergedExtend] = msgspec.field(default_factory=list)
+
+
 class BoardOpsEvent(_Reply, frozen=True):
     """``board:ops`` to sockets that connected with ``auth.batch``, in seq order."""
 
     room_id: Id
-    ops: list[BoardOp]
+    ops: list[ListedOp]
+
+
+class BoardDelayed(_Reply, frozen=True):
+    """``board:delayed`` to a room's drawers: the server sends the room's ink ``delay_ms``
+    late (it is behind); a later one with 0 when it has caught up."""
+
+    room_id: Id
+    delay_ms: int
 
 
 class CursorEvent(_Reply, frozen=True):
@@ -574,6 +749,53 @@ class RtcMediaEvent(_Reply, frozen=True):
     sender: Id = msgspec.field(name="from")
     audio: bool
     video: bool
+
+
+class SdpReply(_Reply, frozen=True):
+    """``rtc:publish``'s answer, ``rtc:subscribe``'s offer: the SFU's SDP."""
+
+    sdp: str
+
+
+class PublishersReply(_Reply, frozen=True):
+    """``rtc:publishers``'s ack: who publishes through the room's SFU now."""
+
+    publishers: list[Id]
+
+
+class RtcPublishers(_Reply, frozen=True):
+    """The members whose media the room's SFU carries now. ``reset``: the SFU restarted and
+    lost every stream: publishers publish again, watchers subscribe again."""
+
+    room_id: Id
+    publishers: list[Id]
+    reset: bool = False
+
+
+class RtcMode(_Reply, frozen=True):
+    """A room's video now goes through the SFU: its members stop the mesh and publish there."""
+
+    room_id: Id
+    mode: Literal["mesh", "sfu"]
+
+
+class HandQueue(_Reply, frozen=True):
+    room_id: Id
+    hands: list[Hand]
+
+
+class HandTaken(_Reply, frozen=True):
+    room_id: Id
+    member_id: Id  # you
+    by: Id  # the host who took your hand
+
+
+class BreakoutOpenedEvent(BreakoutsOpened, frozen=True):
+    room_id: Id
+
+
+class BreakoutClosedEvent(BreakoutsReply, frozen=True):
+    room_id: Id
 
 
 class Announcement(_Reply, frozen=True):
@@ -599,9 +821,21 @@ ACKS: Final[dict[str, type[_Reply]]] = {
     Event.BOARD_OPS: OpsAccepted,
     Event.RTC_SIGNAL: OkReply,
     Event.RTC_MEDIA: OkReply,
+    Event.RTC_PUBLISH: SdpReply,
+    Event.RTC_SUBSCRIBE: SdpReply,
+    Event.RTC_SUBSCRIBE_ANSWER: OkReply,
+    Event.RTC_UNPUBLISH: OkReply,
+    Event.RTC_PUBLISHERS: PublishersReply,
     Event.SERVER_ANNOUNCE: OkReply,
     Event.BOARD_FOLLOW: OkReply,
     Event.BOARD_SYNC: BoardSynced,
+    Event.HAND_RAISE: HandsReply,
+    Event.HAND_LOWER: HandsReply,
+    Event.HAND_TAKE: HandTakenReply,
+    Event.BREAKOUT_OPEN: BreakoutsOpened,
+    Event.BREAKOUT_BROADCAST: OkReply,
+    Event.BREAKOUT_RECALL: BreakoutsReply,
+    Event.BREAKOUT_BOARD: BoardSynced,
 }
 
 EVENTS: Final[dict[str, type[_Reply]]] = {
@@ -615,7 +849,14 @@ EVENTS: Final[dict[str, type[_Reply]]] = {
     Event.BOARD_OP: BoardOpEvent,
     Event.BOARD_OPS: BoardOpsEvent,
     Event.BOARD_CURSOR: CursorEvent,
+    Event.BOARD_DELAYED: BoardDelayed,
     Event.RTC_SIGNAL: RtcSignalEvent,
     Event.RTC_MEDIA: RtcMediaEvent,
+    Event.RTC_PUBLISHERS: RtcPublishers,
+    Event.RTC_MODE: RtcMode,
     Event.SERVER_ANNOUNCEMENT: Announcement,
+    Event.HAND_QUEUE: HandQueue,
+    Event.HAND_TAKEN: HandTaken,
+    Event.BREAKOUT_OPENED: BreakoutOpenedEvent,
+    Event.BREAKOUT_CLOSED: BreakoutClosedEvent,
 }

@@ -21,7 +21,9 @@ import msgspec
 
 from . import protocol as p
 from .admission import PasswordGuard
+from .breakouts import check_admission
 from .passwords import hash_password
+from .presence import Feed, Presence
 from .protocol import ErrorCode, ProtocolError
 from .store import MemberRecord, RoomRecord, Store
 from .store.base import BoardBudgetExceeded, BoardSlice, ByteBudget, RoomLimitReached, Ticket
@@ -123,6 +125,9 @@ class Rooms:
         self.limits = limits or Limits()
         self._secret = secret or secrets.token_bytes(32)
         self.passwords = PasswordGuard(store, self.limits)
+        # who is present where: the store's member sockets, this process's seats and rows,
+        # the broadcast channels (presence.py); only it changes them
+        self.presence = Presence(store)
 
     # ---------------------------------------------------------------------------------------
     # identities and views
@@ -138,7 +143,7 @@ class Rooms:
         if members is None:
             members = await self.store.get_members(room.id)
         host = next((m for m in members if m.id == room.host_id), None)
-        return {
+        info = {
             "id": room.id,
             "title": room.title,
             "host": {"id": room.host_id, "name": host.name if host else ""},
@@ -148,6 +153,9 @@ class Rooms:
             "created_at": room.created_at,
             "max_members": room.max_members,
         }
+        if room.parent_id:  # a breakout room (breakouts.py)
+            info["parent_id"] = room.parent_id
+        return info
 
     async def list_rooms(self) -> list[dict[str, Any]]:
         return [await self.room_info(room) async for room in self.store.iter_rooms() if room.listed]
@@ -185,7 +193,9 @@ class Rooms:
     # ---------------------------------------------------------------------------------------
     # create, join, attach, leave
 
-    async def create(self, who: Identity, sid: str, req: p.RoomCreate) -> Joined:
+    async def create(
+        self, who: Identity, sid: str, req: p.RoomCreate, feed: Feed = "board"
+    ) -> Joined:
         if not who.can_create:
             raise ProtocolError(ErrorCode.FORBIDDEN, "you may join rooms but not create them")
         self._check_title(req.title)
@@ -220,12 +230,14 @@ class Rooms:
         except RoomLimitReached as exc:
             raise self._limit_error(exc.which) from None
         async with self.store.room_lock(room.id):
-            return await self._enter(room, who, sid, since=None)
+            return await self._enter(room, who, sid, since=None, feed=feed)
 
-    async def join(self, who: Identity, sid: str, req: p.RoomJoin) -> Joined:
+    async def join(self, who: Identity, sid: str, req: p.RoomJoin, feed: Feed = "board") -> Joined:
         room = await self._room(req.room_id)
         member_id = self.member_id(who)
         self._check_not_banned(room, member_id, who.user)
+        if room.parent_id:  # a breakout room: its group and the main room's host only
+            await check_admission(self.store, room, member_id)
         # A known member (reconnecting, or joining twice) was admitted before: no password.
         # (A new password forgets the members who were away: see update.) The creator is
         # never locked out of their room.
@@ -241,7 +253,7 @@ class Rooms:
                 raise ProtocolError(
                     ErrorCode.BAD_PASSWORD, "the room's password just changed; ask for the new one"
                 )
-            return await self._enter(room, who, sid, since=req.since)
+            return await self._enter(room, who, sid, since=req.since, feed=feed)
 
     @staticmethod
     def _check_not_banned(room: RoomRecord, member_id: str, user: str) -> None:
@@ -252,7 +264,13 @@ class Rooms:
         await self.passwords.check(who, room, password)  # see admission.py
 
     async def _enter(
-        self, room: RoomRecord, who: Identity, sid: str, since: int | None, member_id: str = ""
+        self,
+        room: RoomRecord,
+        who: Identity,
+        sid: str,
+        since: int | None,
+        member_id: str = "",
+        feed: Feed = "board",
     ) -> Joined:
         """Make ``sid`` a socket of the member; called under the room lock."""
         member_id = member_id or self.member_id(who)
@@ -269,8 +287,6 @@ class Rooms:
             members[member_id] = member
         if not was_present:
             member.present_order = await self.store.next_present_order(room.id)
-        member.sockets.add(sid)
-        await self.store.save_member(room.id, member)
         # The creator coming back takes the host role back from whoever it passed to.
         host_changed = not was_present and member_id == room.creator != room.host_id
         if host_changed:
@@ -278,17 +294,21 @@ class Rooms:
         if room.empty_since is not None or host_changed:
             room.empty_since = None
             await self.store.save_room(room)
-        member_list = list(members.values())
         chat = [
             message
             for message in await self.store.chat(room.id)
             if message["to"] is None or member_id in (message["to"], message["from"]["id"])
         ]
+        board = await self.store.board(room.id, since)
+        # The member is saved with its socket, which takes its seat and channels, last: ops
+        # broadcast from here on reach it after the board it is given.
+        await self.presence.enter(room.id, member, sid, feed)
+        member_list = list(members.values())
         return Joined(
             room=await self.room_info(room, member_list),
             you=member_info(member, room),
             members=[member_info(m, room) for m in member_list if m.present],
-            board=await self.store.board(room.id, since),
+            board=board,
             chat=chat,
             newly_present=not was_present,
             host_changed=host_changed,
@@ -306,7 +326,7 @@ class Rooms:
         return ticket
 
     async def attach(
-        self, who: Identity, sid: str, ticket: str, since: int | None = None
+        self, who: Identity, sid: str, ticket: str, since: int | None = None, feed: Feed = "board"
     ) -> Joined:
         # Taking the ticket consumes it, whoever presents it: a ticket that reached another
         # user is spent by that attempt (the member asks for a new one) instead of staying
@@ -326,7 +346,9 @@ class Rooms:
             member = await self.store.get_member(issued.room_id, issued.member_id)
             if member is None or issued.member_id in room.banned or who.user in room.banned_users:
                 raise ProtocolError(ErrorCode.NOT_MEMBER, "the ticket's member left this room")
-            return await self._enter(room, who, sid, since=since, member_id=issued.member_id)
+            return await self._enter(
+                room, who, sid, since=since, member_id=issued.member_id, feed=feed
+            )
 
     async def leave(self, room_id: str, member_id: str | None, sid: str) -> Departure:
         await self.require_member(room_id, member_id, sid)
@@ -341,26 +363,54 @@ class Rooms:
             if member is None or sid not in member.sockets:
                 return None
             if member.sockets != {sid}:
-                member.sockets.discard(sid)
-                await self.store.save_member(room_id, member)
+                await self.presence.socket_left(room_id, member, sid)
                 return None
             return await self._depart(room_id, member_id, "disconnected")
+
+    async def disconnected(self, sid: str) -> list[Departure]:
+        """A socket of this process disconnected: the departures of the members it was the
+        last socket of (a room closed meanwhile has none)."""
+        departures = []
+        for room_id, member_id in await self.presence.disconnect(sid):
+            try:
+                departure = await self.socket_gone(room_id, member_id, sid)
+            except ProtocolError:
+                continue  # the room closed meanwhile
+            if departure is not None:
+                departures.append(departure)
+        return departures
+
+    async def sweep_dead_processes(self) -> list[tuple[str, list[Departure]]]:
+        """A process that died without a goodbye (SIGKILL, its machine gone) left its sockets
+        in the shared store: their members would stay present forever, hosting rooms nobody
+        is in. They depart as if those sockets had disconnected; per dead process, the
+        departures."""
+        swept = []
+        for process_id, sockets in (await self.presence.dead_processes()).items():
+            departures = []
+            for sid, room_id, member_id in sockets:
+                try:
+                    departure = await self.socket_gone(room_id, member_id, sid)
+                except ProtocolError:
+                    continue  # the room closed meanwhile
+                if departure is not None:
+                    departures.append(departure)
+            await self.presence.forget_process(process_id)
+            swept.append((process_id, departures))
+        return swept
 
     async def _depart(self, room_id: str, member_id: str, reason: str) -> Departure:
         """Take a member out of the room (under the room lock); hand the host role on."""
         room = await self._room(room_id)
         members = await self.store.get_members(room_id)
         member = next(m for m in members if m.id == member_id)
-        sockets = set(member.sockets)
-        member.sockets.clear()
+        sockets = await self.presence.depart(room_id, member, forget=reason == "kicked")
         if reason == "kicked":
-            await self.store.delete_member(room_id, member_id)
             members.remove(member)
-        else:
-            await self.store.save_member(room_id, member)
         departure = Departure(room_id, member_id, reason, sockets)
         present = sorted((m for m in members if m.present), key=lambda m: m.present_order)
-        if room.host_id == member_id and present:
+        # a breakout room stays the main room's host's: a visit does not hand it to a student
+        if room.host_id == member_id and present and not room.parent_id:
             room.host_id = present[0].id
             departure.host_changed = True
         if not present:
@@ -463,6 +513,40 @@ class Rooms:
             members = await self.store.get_members(room_id)
             await self.store.delete_room(room_id)
         return Closed(room_id, {s for m in members for s in m.sockets})
+
+    async def close_empty_rooms(self, listed_ttl: float, unlisted_ttl: float) -> list[str]:
+        """Close the rooms that stayed empty for ``listed_ttl`` seconds (unlisted ones:
+        ``unlisted_ttl``); the ids closed. Each is checked again under its lock, the lock a
+        join takes: a join that got there first keeps the room, one that comes after finds
+        it gone (not_found), none lands in a room deleted after it."""
+
+        def stale(room: RoomRecord, now: float) -> bool:
+            ttl = listed_ttl if room.listed else unlisted_ttl
+            return room.empty_since is not None and now - room.empty_since > ttl
+
+        now = time.time()
+        candidates = [room async for room in self.store.iter_rooms() if stale(room, now)]
+        closed = []
+        for candidate in candidates:
+            room_id = candidate.id
+            if candidate.parent_id and await self.store.get_room(candidate.parent_id):
+                continue  # a breakout group's room is its main room's: kept until recalled
+            async with self.store.room_lock(room_id):
+                room = await self.store.get_room(room_id)
+                if room is None or not stale(room, time.time()):
+                    continue
+                await self.store.delete_room(room_id)
+            closed.append(room_id)
+        return closed
+
+    async def owned_rooms(self, owner: str) -> list[dict[str, Any]]:
+        """The RoomInfo of every room ``owner`` created, listed or not."""
+        return [await self.room_info(room) async for room in self.store.iter_rooms()
+                if room.owner == owner]  # fmt: skip
+
+    async def shut_down(self) -> None:
+        """Release the store's connections (the server is stopping)."""
+        await self.store.close()
 
     # ---------------------------------------------------------------------------------------
     # chat and board

@@ -4,14 +4,18 @@ clients connected to it over websockets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .peers import Peer, ServerInfo, peer_pool
+
+if TYPE_CHECKING:
+    from jupyter_classroom import Connection
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -76,3 +80,34 @@ async def connect(server: ServerInfo) -> AsyncIterator[Callable[..., Awaitable[P
     """``await connect(name="alice")``: a connected Peer (Jupyter token auth by default)."""
     async with peer_pool() as connect_to:
         yield functools.partial(connect_to, server)
+
+
+MakeConnection = Callable[[str], Awaitable["Connection"]]
+
+
+@pytest.fixture
+async def connection(server: ServerInfo) -> AsyncIterator[MakeConnection]:
+    """``await connection("alice")``: a connected media Connection, closed after the test."""
+    from jupyter_classroom import Connection
+
+    made: list[Connection] = []
+
+    async def make(name: str) -> Connection:
+        conn = Connection(server.url, server.kernel_token, name=name)
+        await conn.connect()
+        made.append(conn)
+        return conn
+
+    yield make
+    for conn in made:
+        await conn.close()
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[list[Any]]:
+    """Media peers appended here are closed after the test, even when it fails."""
+    made: list[Any] = []
+    yield made
+    for peer in made:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(peer.close(), 10)

@@ -76,3 +76,11 @@ async def host_and_python_member(
         yield alice, room_id, bob
     finally:
         await asyncio.to_thread(bob.close)
+
+
+def mean_colour(received: Any) -> Any:
+    """The mean RGB of the middle of a ReceivedTrack's last frame (a numpy array of 3)."""
+    rgb = received.last_rgb()
+    assert rgb is not None
+    h, w, _ = rgb.shape
+    return rgb[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)

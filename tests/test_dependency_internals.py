@@ -65,11 +65,10 @@ async def test_socketio_manager_emit_keeps_its_signature():
 
 
 async def test_socketio_manager_rooms_participants_and_eio_sids(sio):
-    """DirectFanoutManager reads ``manager.rooms`` and ``get_participants``; events.py's
-    ``_in_channel`` reads ``manager.rooms["/"][channel]``; quotas.py maps a socket to its
-    engine.io session with ``eio_sid_from_sid``."""
+    """DirectFanoutManager reads ``manager.rooms`` and ``get_participants``; quotas.py maps a
+    socket to its engine.io session with ``eio_sid_from_sid``."""
     manager = sio.manager
-    where = "server/fanout.py, events.py (_in_channel), quotas.py (unsent_bytes)"
+    where = "server/fanout.py, quotas.py (unsent_bytes)"
     sid = await manager.connect("eio-1", "/")
     await manager.enter_room(sid, "/", "room:r1")
     rooms = getattr(manager, "rooms", None)
@@ -117,6 +116,34 @@ def test_redis_manager_delivers_locally_through_the_next_class():
         "python-socketio", "AsyncPubSubManager._handle_emit delivering via super().emit",
         "server/fanout.py (RedisFanoutManager)",
     )  # fmt: skip
+
+
+async def test_relayed_leaves_and_closes_reach_the_presence(sio):
+    """A departure or close decided by another process arrives as AsyncPubSubManager's
+    relayed ``leave_room``/``close_room``, handed to ``super()`` (DirectFanoutManager, which
+    tells the presence: fanout.py, presence.py ``left_channel``)."""
+    where = "server/fanout.py (DirectFanoutManager.on_leave), presence.py"
+    for handler, call in [
+        (AsyncPubSubManager._handle_leave_room, "super().leave_room("),
+        (AsyncPubSubManager._handle_close_room, "super().close_room("),
+    ]:
+        assert call in inspect.getsource(handler), moved(
+            "python-socketio", f"AsyncPubSubManager.{handler.__name__} delivering via {call}",
+            where,
+        )  # fmt: skip
+    heard: list[tuple[str, str, bool]] = []
+
+    async def on_leave(sid: str, channel: str, closing: bool) -> None:
+        heard.append((sid, channel, closing))
+
+    manager = sio.manager
+    manager.on_leave = on_leave
+    a, b = await manager.connect("eio-a", "/"), await manager.connect("eio-b", "/")
+    for sid in (a, b):
+        await manager.enter_room(sid, "/", "room:r1")
+    await manager.leave_room(a, "/", "room:r1")
+    await manager.close_room("room:r1", "/")
+    assert heard == [(a, "room:r1", False), (b, "room:r1", True)]
 
 
 def test_socketio_packet_class_hooks_of_our_codec():
@@ -191,6 +218,27 @@ async def test_engineio_socket_state_and_queue_accounting_the_direct_write_reads
     )
     assert "self.tornado_handler.write_message(" in inspect.getsource(eio_tornado.WebSocket.send), (
         moved("python-engineio", "the tornado driver's WebSocket.send (no await)", where)
+    )
+
+
+def test_engineio_tornado_handler_reads_through_its_receive_queue():
+    """server/handler.py bounds what a socket has read and not handled (RECEIVE_BACKLOG) by
+    wrapping the driver's on_message / get_next_message around its receive_queue, and tornado
+    reads a socket's next message only once an awaitable on_message is done."""
+    where = "jupyter_classroom/server/handler.py (SocketIOHandler.on_message)"
+    handler = eio_tornado.get_tornado_handler(object())
+    assert "self.receive_queue.put(message)" in inspect.getsource(handler.on_message), moved(
+        "python-engineio", "the tornado handler's on_message (a put on receive_queue)", where
+    )
+    assert "self.receive_queue.get()" in inspect.getsource(handler.get_next_message), moved(
+        "python-engineio", "the tornado handler's get_next_message", where
+    )
+    assert "get_next_message()" in inspect.getsource(eio_tornado.WebSocket.wait), moved(
+        "python-engineio", "the tornado driver's WebSocket.wait (reads get_next_message)", where
+    )
+    frames = inspect.getsource(tornado.websocket.WebSocketProtocol13._receive_frame)
+    assert "await handled_future" in frames, moved(
+        "tornado", "waiting for an awaitable on_message before reading the next frame", where
     )
 
 

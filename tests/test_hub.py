@@ -24,7 +24,7 @@ import socketio
 from yarl import URL
 
 from jupyter_classroom.client.connection import Connection
-from jupyter_classroom.server.events import ServerOptions
+from jupyter_classroom.policy import HubPolicy
 
 from .hub_fixture import PASSWORD, SERVICE, USERS, Hub, missing_dependency, start_hub, stop_hub
 from .peers import ServerInfo
@@ -461,32 +461,25 @@ def test_extension_keeps_a_configured_service_url(
 
 
 def test_hub_roles_map_onto_admins_and_instructors() -> None:
+    """What the hub says of each user (recorded as the identity provider checks them) decides
+    through :class:`HubPolicy`; a user the hub never named is neither admin nor instructor."""
     hub = pytest.importorskip("jupyter_classroom.hub", reason="jupyterhub is not installed")
-    roles = hub.HubRoles()
+    provider = hub.HubIdentityProvider()
     for model in (
         {"name": "boss", "admin": True, "groups": []},
         {"name": "teacher", "admin": False, "groups": ["instructors"]},
         {"name": "student", "admin": False, "groups": ["class-a"]},
     ):
-        roles.record(hub.HubUser(model))
-    options = roles.server_options(
-        ServerOptions(kernel_token="k", kernel_user="svc", admin_users=frozenset({"ops"})),
-        "instructors",
-    )
-    admins, instructors = options.admin_users, options.instructor_users
-    assert instructors is not None
-    assert bool(admins)  # never "everyone is an admin"
-    assert {u for u in ("boss", "teacher", "student", "ops", "nobody") if u in admins} == {
-        "boss",
-        "ops",
-    }
-    assert {u for u in ("boss", "teacher", "student", "nobody") if u in instructors} == {
-        "boss",
-        "teacher",
-    }
+        user = hub.HubUser(model)
+        provider.classroom_roles.record(user.username, user.admin, user.groups)
+    policy = HubPolicy(provider.classroom_roles, "instructors", admin_users=frozenset({"ops"}))
+    people = ("boss", "teacher", "student", "ops", "nobody")
+    assert {u for u in people if policy.is_admin(u)} == {"boss", "ops"}  # never "everyone"
+    assert {u for u in people if policy.may_create(u)} == {"boss", "teacher", "ops"}
+    assert {u for u in people if policy.is_instructor(u)} == {"boss", "teacher", "ops"}
     # the hub's later answer wins (a user taken out of the group)
-    roles.record(hub.HubUser({"name": "teacher", "admin": False, "groups": []}))
-    assert "teacher" not in instructors
+    provider.classroom_roles.record("teacher", False, ())
+    assert not policy.may_create("teacher")
 
 
 def test_service_server_config_follows_the_hub_environment() -> None:

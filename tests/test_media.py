@@ -3,65 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import av
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from jupyter_classroom import ClassroomError, Client, Connection
+from jupyter_classroom import ClassroomError, Client
 from jupyter_classroom.media import (
     ColorTrack,
     FrameTrack,
     MediaPeer,
-    ReceivedTrack,
     TestPatternTrack,
     figure_renderer,
     is_polite,
     read_counter,
 )
 
-from .helpers import wait_for
+from .helpers import mean_colour, wait_for
 
 pytestmark = pytest.mark.timeout(90)
-
-MakeConnection = Callable[[str], Awaitable[Connection]]
-
-
-@pytest.fixture
-async def connection(server) -> AsyncIterator[MakeConnection]:
-    """``await connection("alice")``: a connected Connection, closed (with its peers) after."""
-    made: list[Connection] = []
-
-    async def make(name: str) -> Connection:
-        conn = Connection(server.url, server.kernel_token, name=name)
-        await conn.connect()
-        made.append(conn)
-        return conn
-
-    yield make
-    for conn in made:
-        await conn.close()
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[MediaPeer]]:
-    """MediaPeers appended here are closed after the test, even when it fails."""
-    made: list[MediaPeer] = []
-    yield made
-    for peer in made:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(peer.close(), 10)
-
-
-def mean_colour(received: ReceivedTrack) -> np.ndarray:
-    rgb = received.last_rgb()
-    assert rgb is not None
-    h, w, _ = rgb.shape
-    return rgb[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
 
 
 async def test_two_peers_exchange_frames(connection, peers):

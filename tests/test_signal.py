@@ -136,6 +136,19 @@ async def test_attach_carries_rtc_config(connect, classroom_config):
     assert rtc == {"ice_servers": [{"urls": "stun:stun.example.org"}], "max_publishers": 3}
 
 
+@pytest.mark.parametrize(
+    "classroom_config", [{"ice_servers": [{"urls": "stun:stun.example.org"}], "max_publishers": 3}]
+)
+async def test_join_and_create_carry_rtc_config(connect, classroom_config):
+    # a page's own membership (the side panel's video) needs what a kernel's video socket gets
+    alice, bob = await connect("alice"), await connect("bob")
+    created = await alice.create("ice")
+    joined = await bob.join(created["room"]["id"])
+    expected = {"ice_servers": [{"urls": "stun:stun.example.org"}], "max_publishers": 3}
+    assert created["rtc"] == expected
+    assert joined["rtc"] == expected
+
+
 async def test_announcement_reaches_every_socket(connect):
     admin, a, b = await connect("admin"), await connect("a"), await connect("b")
     await a.create("somewhere")

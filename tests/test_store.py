@@ -477,3 +477,18 @@ async def test_room_limits_hold_when_creates_race(store: Store) -> None:
     others = [r.id async for r in store.iter_rooms() if r.owner != "teacher"]
     await store.delete_room(others[0])
     assert await add("t-more", "teacher") == "owner"  # room on the server, not for them
+
+
+async def test_a_whole_class_leaving_at_once_waits_for_redis_connections(redis_url: str):
+    """More commands at once than the store's connections to Redis (a class of hundreds
+    disconnecting together) wait for a free connection: none fails."""
+    from jupyter_classroom.store.redis import MAX_CONNECTIONS
+
+    store = make_redis(redis_url)
+    try:
+        sockets = [f"s{n}" for n in range(MAX_CONNECTIONS * 4)]
+        await asyncio.gather(*(store.track_socket("p1", sid, "r1", "m1") for sid in sockets))
+        await asyncio.gather(*(store.untrack_socket("p1", sid, "r1") for sid in sockets))
+        assert await store.tracked_sockets() == {"p1": []}
+    finally:
+        await store.close()

@@ -61,6 +61,28 @@ function connect(name, { page = false, url = cfg.url } = {}) {
   });
 }
 
+// A `board:ops` list with each merged extend (`merged`: the earlier extends of its stroke
+// the server put into it) back as one extend per seq, in seq order (docs/protocol.md)
+function expandMerged(ops) {
+  if (!ops.some((op) => op.merged)) return ops;
+  const out = [];
+  for (const boardOp of ops) {
+    if (!boardOp.merged) {
+      out.push(boardOp);
+      continue;
+    }
+    const points = boardOp.op.points;
+    let start = 0;
+    for (const part of boardOp.merged) {
+      const piece = { ...boardOp.op, id: part.id, points: points.slice(start, start + part.points) };
+      out.push({ ...boardOp, seq: part.seq, op: piece });
+      start += part.points;
+    }
+    out.push({ ...boardOp, op: { ...boardOp.op, points: points.slice(start) } });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
 async function request(socket, event, payload, timeout = 30000) {
   const ack = await socket.timeout(timeout).emitWithAck(event, payload);
   if (!ack || !ack.ok) throw new Error(`${event}: ${JSON.stringify(ack && ack.error)}`);
@@ -211,7 +233,7 @@ async function fanout() {
       // the `board:ops` extension: a room's ops of the last tick, own ones included
       socket.on("board:ops", (data) => {
         const t = now();
-        for (const op of data.ops) if (op.author !== room.you[m]) onOp(op, t);
+        for (const op of expandMerged(data.ops)) if (op.author !== room.you[m]) onOp(op, t);
       });
     });
   }

@@ -209,6 +209,58 @@ class Client:
         """Any protocol event with an ack (room:update, room:kick, room:ticket, ...)."""
         return self._call(self._request(event, payload))
 
+    # the tools of a lesson: hands and breakouts (client/lesson.py)
+
+    @property
+    def hands(self) -> list[dict[str, Any]]:
+        """The current room's raised hands, in order (kept current from ``hand:queue``)."""
+        return list(self.room.hands)
+
+    def raise_hand(self, *, room_id: str | None = None) -> list[dict[str, Any]]:
+        """Raise your hand (raising it again keeps its place); the queue."""
+        return self._call(self.connection.raise_hand(self._target(room_id)))
+
+    def lower_hand(
+        self, member_id: str | None = None, *, room_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Lower your hand, or (the host) ``member_id``'s; the queue."""
+        return self._call(self.connection.lower_hand(self._target(room_id), member_id))
+
+    def take_hand(
+        self, member_id: str | None = None, *, room_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """(The host) take the first hand, or ``member_id``'s; the hand, None if none."""
+        return self._call(self.connection.take_hand(self._target(room_id), member_id))
+
+    def open_breakouts(
+        self,
+        *,
+        groups: list[list[str]] | None = None,
+        count: int | None = None,
+        minutes: float | None = None,
+        copy_board: bool = False,
+        room_id: str | None = None,
+    ) -> dict[str, Any]:
+        """(The host) split the room into breakout rooms: ``groups`` of member ids, or the
+        members at random into ``count`` groups; ``{breakouts, ends_at}``."""
+        opening = self.connection.open_breakouts(
+            self._target(room_id), groups=groups, count=count, minutes=minutes,
+            copy_board=copy_board,
+        )  # fmt: skip
+        return self._call(opening)
+
+    def broadcast(self, text: str, *, room_id: str | None = None) -> None:
+        """(The host) a chat message into every open breakout room."""
+        self._call(self.connection.broadcast(self._target(room_id), text))
+
+    def recall(self, *, room_id: str | None = None) -> list[dict[str, Any]]:
+        """(The host) bring everyone back; the breakouts closed (their boards are kept)."""
+        return self._call(self.connection.recall(self._target(room_id)))
+
+    def breakout_board(self, breakout_id: str, *, room_id: str | None = None) -> dict[str, Any]:
+        """A breakout's board ``{seq, ops, complete}``: after recall, or (the host) live."""
+        return self._call(self.connection.breakout_board(self._target(room_id), breakout_id))
+
     def on(self, event: str, callback: Listener) -> None:
         """Call ``callback(payload)`` on the client's thread for each ``event``."""
         self.connection.on(event, callback)

@@ -21,18 +21,13 @@ from urllib.parse import urlsplit
 import msgspec
 import socketio
 
+from ..names import HUB_TOKEN_ENV, SOCKET_PATH, TOKEN_ENV, URL_ENV
 from ..protocol import MAX_BATCH_OPS, MAX_FRAME, Event, Op
 from ..tasks import TaskSet
+from .lesson import LessonRequests
 
 log = logging.getLogger("jupyter_classroom.client")
 
-URL_ENV = "JUPYTER_CLASSROOM_URL"
-TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
-# A hub token limited to the hub's classroom service (access:services!service=classroom),
-# minted for each user's server by the hub config (jupyter_classroom.hub_tokens). Never the
-# server's own $JUPYTERHUB_API_TOKEN, which could enter the user's server.
-HUB_TOKEN_ENV = "JUPYTER_CLASSROOM_HUB_TOKEN"
-SOCKET_PATH = "classroom/socket.io"
 GAP_RESYNC_AFTER = 2.0  # seconds a seq gap may stay open before the room is resynced
 RETRY_AFTER = 1.0  # seconds before a resync that failed for a passing reason is tried again
 GONE = frozenset({"not_found", "forbidden", "not_member", "bad_password"})
@@ -64,6 +59,10 @@ class RoomState:
     ahead: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> op past a gap
     # whether this socket takes the board live (else `ops` is as of the last board:sync)
     live: bool = True
+    # how late the server sends this room's ink (`board:delayed`, to drawers; 0: on time)
+    delay_ms: int = 0
+    hands: list[dict[str, Any]] = field(default_factory=list)  # the raised hands, in order
+    breakouts: dict[str, Any] | None = None  # open breakouts: {breakouts, ends_at}
 
     @property
     def id(self) -> str:
@@ -115,7 +114,32 @@ def _frames(ops: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [frame for frame in frames if frame]
 
 
-class Connection:
+def expand_merged(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A `board:ops` list with each merged extend (``merged``: the earlier extends of its
+    stroke the server put into it) back as one extend per seq, as the server stores them,
+    in seq order (docs/protocol.md, "Merged extends")."""
+    if not any("merged" in board_op for board_op in ops):
+        return ops
+    out: list[dict[str, Any]] = []
+    for board_op in ops:
+        parts = board_op.get("merged")
+        if not parts:
+            out.append(board_op)
+            continue
+        op = board_op["op"]
+        points, start = op["points"], 0
+        last = {k: v for k, v in board_op.items() if k != "merged"}
+        for part in parts:
+            end = start + int(part["points"])
+            piece = {**op, "id": part["id"], "points": points[start:end]}
+            out.append({**last, "seq": part["seq"], "op": piece})
+            start = end
+        out.append({**last, "op": {**op, "points": points[start:]}})
+    out.sort(key=lambda board_op: board_op["seq"])
+    return out
+
+
+class Connection(LessonRequests):
     """One socket to the room server, with the rooms it has joined."""
 
     def __init__(
@@ -333,6 +357,8 @@ class Connection:
             ops=list(board["ops"]),
             seq=int(board["seq"]),
             chat=list(ack["chat"]),
+            hands=list(ack.get("hands") or []),
+            breakouts=ack.get("breakouts"),
         )
         old = self.rooms.get(room.id)
         if old is not None:  # joined again: keep the ops that arrived meanwhile
@@ -362,6 +388,8 @@ class Connection:
         room.info, room.you = ack["room"], ack["you"]
         room.members = {m["id"]: m for m in ack["members"]}
         room.chat = list(ack["chat"])
+        room.hands = list(ack.get("hands") or [])
+        room.breakouts = ack.get("breakouts")
         room.live = True  # a join takes the board live
         await self._apply_board(room, ack["board"])
         await self._notify("resync", {"room_id": room_id})
@@ -427,7 +455,7 @@ class Connection:
         """A `board:ops` list: listeners hear each op new to us as a `board:op`, except our
         own (the list carries them too; we have them, or their acks are on the way)."""
         you = room.you["id"]
-        for board_op in ops:
+        for board_op in expand_merged(ops):
             seq = board_op["seq"]
             if seq <= room.seq or seq in room.ahead:
                 continue
@@ -468,6 +496,8 @@ class Connection:
             if room is not None:
                 await self._receive_batch(room, data.get("ops") or [])
             return
+        if event == Event.BOARD_DELAYED and room is not None:
+            room.delay_ms = int(data.get("delay_ms") or 0)
         if event == Event.BOARD_OP and room is not None:
             self._receive_op(room, {k: v for k, v in data.items() if k != "room_id"})
         elif event == Event.CHAT_MESSAGE and room is not None:
@@ -487,6 +517,8 @@ class Connection:
                 for member in room.members.values():
                     member["role"] = "host" if member["id"] == room.info["host"]["id"] else "member"
                 room.you["role"] = room.members.get(room.you["id"], room.you)["role"]
+        elif room is not None and event.startswith(("hand:", "breakout:")):
+            self._lesson_event(room, event, data)
         elif event == Event.ROOM_CLOSED and room is not None:
             self._forget(room.id)
         await self._notify(event, data)

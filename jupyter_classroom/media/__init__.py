@@ -14,6 +14,7 @@ from .link import LinkClosed, PeerLink
 from .peer import MediaPeer
 from .received import ReceivedTrack
 from .recording import Recording
+from .sfu_peer import SfuPeer
 from .signals import is_polite
 from .sync import SyncMediaPeer, SyncRecording
 from .tracks import (
@@ -35,6 +36,7 @@ __all__ = [
     "PeerLink",
     "ReceivedTrack",
     "Recording",
+    "SfuPeer",
     "SyncMediaPeer",
     "SyncRecording",
     "TestPatternTrack",

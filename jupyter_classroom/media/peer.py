@@ -22,7 +22,7 @@ from ..protocol import Event
 from ..tasks import TaskSet
 from .fanout import Fanout
 from .link import LinkClosed, PeerLink
-from .received import ReceivedTrack
+from .received import ReceivedTrack, ReceivedTracks
 from .recording import Recording
 from .signals import Signal, is_polite
 from .tracks import file_tracks
@@ -37,7 +37,7 @@ TrackCallback = Callable[[ReceivedTrack], Any]
 Source = MediaStreamTrack | str | os.PathLike[str]
 
 
-class MediaPeer:
+class MediaPeer(ReceivedTracks):
     """WebRTC media for one member of one room, on the loop of its ``connection``.
 
     ``MediaPeer(connection, room_id)`` for a room the connection has joined (then ``await
@@ -235,27 +235,6 @@ class MediaPeer:
                 self._spawn(result)
         except Exception:
             log.exception("media: on_track callback failed")
-
-    def video(self, member_id: str) -> ReceivedTrack | None:
-        """The live video track from ``member_id``, if one is arriving."""
-        for received in reversed(self.tracks.get(member_id, [])):
-            if received.kind == "video" and not received.ended:
-                return received
-        return None
-
-    async def wait_for_track(
-        self, member_id: str, kind: str = "video", timeout: float = 10.0
-    ) -> ReceivedTrack:
-        """Wait for a live ``kind`` track from ``member_id`` (TimeoutError otherwise)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            for received in reversed(self.tracks.get(member_id, [])):
-                if received.kind == kind and not received.ended:
-                    return received
-            if loop.time() > deadline:
-                raise TimeoutError(f"no {kind} track from {member_id} in {timeout} s")
-            await asyncio.sleep(0.02)
 
     async def record(
         self, member_id: str, path: str | os.PathLike[str], *, format: str | None = None,

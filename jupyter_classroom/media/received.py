@@ -91,3 +91,30 @@ class ReceivedTrack:
     def __repr__(self) -> str:
         state = "ended" if self.ended else "live"
         return f"<ReceivedTrack {self.kind} from {self.member_id} {state} frames={self.frames}>"
+
+
+class ReceivedTracks:
+    """What a media peer has received, by member: ``tracks[member_id]``, oldest first."""
+
+    tracks: dict[str, list[ReceivedTrack]]
+
+    def video(self, member_id: str) -> ReceivedTrack | None:
+        """The live video track from ``member_id``, if one is arriving."""
+        for received in reversed(self.tracks.get(member_id, [])):
+            if received.kind == "video" and not received.ended:
+                return received
+        return None
+
+    async def wait_for_track(
+        self, member_id: str, kind: str = "video", timeout: float = 10.0
+    ) -> ReceivedTrack:
+        """Wait for a live ``kind`` track from ``member_id`` (TimeoutError otherwise)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for received in reversed(self.tracks.get(member_id, [])):
+                if received.kind == kind and not received.ended:
+                    return received
+            if loop.time() > deadline:
+                raise TimeoutError(f"no {kind} track from {member_id} in {timeout} s")
+            await asyncio.sleep(0.02)

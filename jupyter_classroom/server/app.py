@@ -10,32 +10,50 @@ import importlib.util
 import os
 import re
 import secrets
-import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Dict, Float, Int, List, Set, TraitError, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    Set,
+    TraitError,
+    Tuple,
+    Unicode,
+    default,
+    validate,
+)
 
 from .. import protocol as p
 from .._version import __version__
+from ..names import (
+    HUB_SERVICE_NAME_ENV,
+    HUB_TOKEN_ENV,
+    HUB_USER_ENV,
+    MEMBER_SECRET_ENV,
+    SOCKET_PATH,
+    TOKEN_ENV,
+    URL_ENV,
+)
+from ..policy import HubPolicy, HubRoles, Policy, StaticPolicy
 from ..rooms import Limits, Rooms
+from ..sfu.config import JanusSettings
+from ..sfu.service import Sfu, SfuSettings
 from ..store import MemoryStore, Store
 from ..tasks import TaskSet
-from .events import RoomServer, ServerOptions
+from .events import RoomServer
 from .fanout import DirectFanoutManager, RedisFanoutManager
 from .handler import jupyter_authenticator, make_handler, serves_one_person
 from .heap import release_freed_memory
 from .quotas import Quotas
+from .settings import Settings
 
-SOCKET_PATH = "classroom/socket.io"
-URL_ENV = "JUPYTER_CLASSROOM_URL"
-TOKEN_ENV = "JUPYTER_CLASSROOM_TOKEN"
-PATH_ENV = "JUPYTER_CLASSROOM_PATH"
-HUB_TOKEN_ENV = "JUPYTER_CLASSROOM_HUB_TOKEN"  # a hub token limited to the classroom service
-HUB_SERVICE_ENV = "JUPYTERHUB_SERVICE_NAME"
-MEMBER_SECRET_ENV = "JUPYTER_CLASSROOM_MEMBER_SECRET"
 EMPTY_ROOM_SWEEP = 60.0
 
 
@@ -56,100 +74,128 @@ class ClassroomApp(ExtensionApp):
     description = __doc__
     version = __version__
     # `jupyter classroom` loads the server's other extensions, unless it is a hub service
-    load_other_extensions = not os.environ.get(HUB_SERVICE_ENV)
+    load_other_extensions = not os.environ.get(HUB_SERVICE_NAME_ENV)
 
     # limits ----------------------------------------------------------------------------------
-    max_rooms = Int(500, config=True, help="Rooms this server holds at once.")
-    max_rooms_per_user = Int(20, config=True, help="Rooms one user may have open at once.")
-    max_members = Int(100, config=True, help="Members per room (a room may ask for fewer).")
-    chat_backlog = Int(500, config=True, help="Chat messages a room keeps for late joiners.")
+    max_rooms = Int(Limits.max_rooms, config=True, help="Rooms this server holds at once.")
+    max_rooms_per_user = Int(
+        Limits.max_rooms_per_user, config=True, help="Rooms one user may have open at once."
+    )
+    max_members = Int(
+        Limits.max_members, config=True, help="Members per room (a room may ask for fewer)."
+    )
+    chat_backlog = Int(
+        Limits.chat_backlog, config=True, help="Chat messages a room keeps for late joiners."
+    )
     max_board_ops = Int(
-        100_000, config=True, help="Ops a board holds (live strokes folded); beyond, clear it."
+        Limits.max_board_ops,
+        config=True,
+        help="Ops a board holds (live strokes folded); beyond, clear it.",
     )
     extend_window = Int(
-        5000,
+        Settings.extend_window,
         config=True,
         help="Live-stroke `extend` ops kept as sent, so reconnects get exact deltas; "
         "older ones are folded into their strokes.",
     )
     max_message_size = Int(
-        p.MAX_FRAME,
+        Settings.max_message_size,
         config=True,
         help="Largest websocket frame in bytes; a larger one closes that socket.",
     )
     max_send_buffer = Int(
-        4 * 1024 * 1024,
+        Quotas.max_send_buffer,
         config=True,
         help="Unsent bytes a socket may have queued for `slow_grace` seconds before it is "
         "dropped as too slow a reader.",
     )
-    slow_grace = Float(10.0, config=True, help="See max_send_buffer.")
-    max_title = Int(p.MAX_TITLE, config=True, help="Longest room title.")
-    max_chat_text = Int(p.MAX_CHAT_TEXT, config=True, help="Longest chat message.")
-    max_points = Int(p.MAX_POINTS, config=True, help="Most points in one board op.")
-    ops_per_second = Float(200.0, config=True, help="Board ops per second per socket.")
-    chats_per_second = Float(5.0, config=True, help="Chat messages per second per socket.")
-    join_failures = Int(5, config=True, help="Wrong passwords per user and room before a lockout.")
-    join_lockout = Float(60.0, config=True, help="Seconds a join lockout lasts.")
+    slow_grace = Float(Settings.slow_grace, config=True, help="See max_send_buffer.")
+    max_title = Int(Limits.title, config=True, help="Longest room title.")
+    max_chat_text = Int(Limits.chat_text, config=True, help="Longest chat message.")
+    max_points = Int(Limits.points, config=True, help="Most points in one board op.")
+    ops_per_second = Float(
+        Quotas.ops_per_second, config=True, help="Board ops per second per person (bursts of 2x)."
+    )
+    chats_per_second = Float(
+        Quotas.chats_per_second,
+        config=True,
+        help="Chat messages per second per person (bursts of 4x).",
+    )
+    join_failures = Int(
+        Limits.join_failures,
+        config=True,
+        help="Wrong passwords per user and room before a lockout.",
+    )
+    join_lockout = Float(Limits.join_lockout, config=True, help="Seconds a join lockout lasts.")
     join_failures_per_address = Int(
-        50,
+        Limits.join_failures_per_address,
         config=True,
         help="Wrong passwords from one peer address (every user there, every room) before a "
         "lockout; larger than join_failures since a classroom may share one address (NAT).",
     )
-    ticket_ttl = Float(60.0, config=True, help="Seconds a room:ticket stays valid.")
+    ticket_ttl = Float(Limits.ticket_ttl, config=True, help="Seconds a room:ticket stays valid.")
     tickets_per_second = Float(
-        1.0, config=True, help="room:ticket requests per second per user (all their sockets)."
+        Quotas.tickets_per_second,
+        config=True,
+        help="room:ticket requests per second per user (all their sockets).",
     )
-    ticket_burst = Float(10.0, config=True, help="Burst of room:ticket requests per user.")
+    ticket_burst = Float(
+        Quotas.ticket_burst, config=True, help="Burst of room:ticket requests per user."
+    )
     empty_room_ttl = Float(
-        3600.0, config=True, help="Seconds an empty room is kept before it is closed."
+        Settings.empty_room_ttl,
+        config=True,
+        help="Seconds an empty room is kept before it is closed.",
     )
 
     # what one person may take (server/quotas.py; docs/protocol.md "Quotas") ----------------
     empty_unlisted_room_ttl = Float(
-        300.0,
+        Settings.empty_unlisted_room_ttl,
         config=True,
         help="Seconds an empty unlisted room is kept (nobody can find it in the lobby, so it "
         "is someone's scratch or test room) before it is closed; at most empty_room_ttl.",
     )
     max_board_bytes = Int(
-        20 * 1024 * 1024,
+        Limits.max_board_bytes,
         config=True,
         help="Bytes of ops (as JSON) a board holds, erased and undone ones included; beyond, "
         "board:op is too_large. 0: no limit. A late joiner receives it all in one reply.",
     )
     max_image_bytes_per_member = Int(
-        10 * 1024 * 1024,
+        Limits.max_image_bytes_per_member,
         config=True,
         help="Bytes of images one member may put on one board (50 figures of 200 KB). 0: none.",
     )
     bytes_per_second = Float(
-        512 * 1024,
+        Quotas.bytes_per_second,
         config=True,
         help="Bytes a second one person may send to be relayed (board ops, chat, signaling), "
         "across all of their sockets; bursts of bytes_burst.",
     )
-    bytes_burst = Float(4 * 1024 * 1024, config=True, help="See bytes_per_second.")
+    bytes_burst = Float(Quotas.bytes_burst, config=True, help="See bytes_per_second.")
     max_sockets_per_user = Int(
-        20,
+        Quotas.max_sockets_per_user,
         config=True,
         help="Sockets one person may hold at once (a named user; the server's own user counts "
         "per client, since on a single-user server that is the whole class). 0: no limit.",
     )
     signals_per_second = Float(
-        50.0, config=True, help="rtc:signal messages per second per person (bursts of 4x)."
+        Quotas.signals_per_second,
+        config=True,
+        help="rtc:signal messages per second per person (bursts of 4x).",
     )
     media_per_second = Float(
-        5.0, config=True, help="rtc:media states per second per person (bursts of 20)."
+        Quotas.media_per_second,
+        config=True,
+        help="rtc:media states per second per person (bursts of 20).",
     )
     joins_per_second = Float(
-        2.0,
+        Quotas.joins_per_second,
         config=True,
         help="room:join, room:leave and room:create per second per person (bursts of 15x).",
     )
     room_reserve = Int(
-        10,
+        Limits.room_reserve,
         config=True,
         help="Of max_rooms, the rooms only admins and instructor_users (hub: the instructor "
         "group) may open, so that students cannot fill the server before the teacher.",
@@ -185,7 +231,7 @@ class ClassroomApp(ExtensionApp):
 
     @default("kernel_user")
     def _default_kernel_user(self) -> str:
-        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+        return os.environ.get(HUB_USER_ENV) or getpass.getuser()
 
     # JupyterHub service mode (hub.py) ------------------------------------------------------
     hub_service = Bool(
@@ -196,7 +242,7 @@ class ClassroomApp(ExtensionApp):
         "authenticated by hub tokens. None: when $JUPYTERHUB_SERVICE_NAME is set.",
     )
     hub_instructor_group = Unicode(
-        "instructors",
+        Settings.hub_instructor_group,
         config=True,
         help="In service mode, the hub group whose members (with hub admins) may create rooms.",
     )
@@ -205,7 +251,7 @@ class ClassroomApp(ExtensionApp):
         # Called only when this app starts the server (`jupyter classroom`), before the server
         # makes its identity provider: where it becomes a hub service.
         config: dict[str, Any] = super()._jupyter_server_config()
-        if self.hub_service or (self.hub_service is None and os.environ.get(HUB_SERVICE_ENV)):
+        if self.hub_service or (self.hub_service is None and os.environ.get(HUB_SERVICE_NAME_ENV)):
             from ..hub import service_server_config  # needs jupyterhub
 
             config["ServerApp"].update(service_server_config())
@@ -217,7 +263,79 @@ class ClassroomApp(ExtensionApp):
         config=True,
         help='ICE servers for WebRTC, as RTCIceServer dicts: [{"urls": "stun:stun.example.org"}]',
     )
-    max_publishers = Int(6, config=True, help="Cameras a room's mesh carries at once.")
+    max_publishers = Int(
+        Settings.max_publishers, config=True, help="Cameras a room's mesh carries at once."
+    )
+
+    # video through the SFU (Janus; sfu/, server/sfu_events.py, docs/sfu.md) -----------------
+    video_mode = Enum(
+        ["auto", "mesh", "sfu"],
+        "mesh",
+        config=True,
+        help="How rooms carry video: 'mesh' (browsers connect to each other; the rtc:publish "
+        "family is refused), 'sfu' (through Janus) or 'auto' (mesh while a room is small, the "
+        "SFU from sfu_threshold members; the SFU events are on).",
+    )
+    sfu_threshold = Int(6, config=True, help="With video_mode 'auto': members from which a "
+                        "room's video goes through the SFU.")  # fmt: skip
+    janus_url = Unicode(
+        "",
+        config=True,
+        help="An external Janus's WebSocket API (ws://127.0.0.1:8188/, or unix:/path/to/socket), "
+        "shared by several room-server processes. Empty: the room server runs Janus itself "
+        "(started when a room first needs it, stopped with the server).",
+    )
+    janus_admin_key = Unicode(
+        "", config=True, help="The external Janus's VideoRoom admin_key, if it sets one."
+    )
+    janus_binary = Unicode("janus", config=True, help="The Janus executable (managed Janus).")
+    janus_command_prefix = List(
+        Unicode(),
+        config=True,
+        help="Words before janus_binary in its command line (['nice', '-n', '5'], or "
+        "['ip', 'netns', 'exec', NAME] as the tests do).",
+    )
+    janus_rtp_ports = Tuple(
+        Int(), Int(), default_value=(20000, 40000), config=True,
+        help="The UDP port range a managed Janus takes media on (open it in the firewall).",
+    )  # fmt: skip
+    janus_public_ip = Unicode(
+        "",
+        config=True,
+        help="The address browsers reach a managed Janus at when it is behind a 1:1 NAT (a "
+        "cloud VM): Janus's nat_1_1_mapping. Empty: its own addresses.",
+    )
+    janus_interface = Unicode(
+        "", config=True, help="The address a managed Janus writes into its SDP. Empty: its choice."
+    )
+    janus_ice_enforce_list = Unicode(
+        "",
+        config=True,
+        help="Interfaces or address prefixes a managed Janus gathers ICE candidates on "
+        "('eth0', '10.0.'). Empty: all.",
+    )
+
+    def make_sfu(self) -> Sfu | None:
+        """The SFU component, unless video is a mesh."""
+        if self.video_mode == "mesh":
+            return None
+        janus = JanusSettings(
+            binary=self.janus_binary,
+            rtp_ports=(int(self.janus_rtp_ports[0]), int(self.janus_rtp_ports[1])),
+            nat_1_1_mapping=self.janus_public_ip,
+            interface=self.janus_interface,
+            ice_enforce_list=self.janus_ice_enforce_list,
+        )
+        return Sfu(
+            SfuSettings(
+                mode="sfu" if self.video_mode == "sfu" else "auto",
+                threshold=self.sfu_threshold,
+                janus_url=self.janus_url,
+                janus_admin_key=self.janus_admin_key,
+                janus=janus,
+                janus_command_prefix=tuple(self.janus_command_prefix),
+            )
+        )
 
     # wiring ----------------------------------------------------------------------------------
     kernel_token = Unicode(
@@ -248,7 +366,7 @@ class ClassroomApp(ExtensionApp):
         return url
 
     process_ttl = Float(
-        30.0,
+        Settings.process_ttl,
         config=True,
         help="With redis_url: seconds without a heartbeat after which the other processes take "
         "a room-server process for dead (killed, its machine gone) and let its sockets' "
@@ -256,7 +374,7 @@ class ClassroomApp(ExtensionApp):
     )
 
     gc_young_threshold = Int(
-        10_000,
+        Settings.gc_young_threshold,
         config=True,
         help="Allocations between two collections of Python's youngest garbage-collector "
         "generation in the server process (Python's default: 700). A busy room allocates "
@@ -305,91 +423,128 @@ class ClassroomApp(ExtensionApp):
                 client.close()
         return secret
 
-    def make_store(self) -> Store:
-        if self.redis_url:
-            from ..store.redis import RedisStore  # needs the redis package
-
-            return RedisStore(self.redis_url, extend_window=self.extend_window)
-        return MemoryStore(extend_window=self.extend_window)
-
-    def initialize_settings(self) -> None:
-        limits = Limits(
-            max_rooms=self.max_rooms,
-            max_rooms_per_user=self.max_rooms_per_user,
-            max_members=self.max_members,
-            chat_backlog=self.chat_backlog,
-            max_board_ops=self.max_board_ops,
-            title=min(self.max_title, p.MAX_TITLE),
-            chat_text=min(self.max_chat_text, p.MAX_CHAT_TEXT),
-            points=min(self.max_points, p.MAX_POINTS),
-            join_failures=self.join_failures,
-            join_lockout=self.join_lockout,
-            join_failures_per_address=self.join_failures_per_address,
-            ticket_ttl=self.ticket_ttl,
-            max_board_bytes=self.max_board_bytes,
-            max_image_bytes_per_member=self.max_image_bytes_per_member,
-            room_reserve=min(self.room_reserve, self.max_rooms),
-        )
-        self.store = self.make_store()
-        self.rooms = Rooms(self.store, limits, secret=member_secret_key(self.member_secret))
-        hub_roles = getattr(
-            getattr(self.serverapp, "identity_provider", None), "classroom_roles", None
-        )
-        chosen_names = self.allow_display_name
-        # Jupyter's own token/password login is one person; another identity provider that is
-        # not the hub service (a shared server with JupyterHub's provider) names several
-        # users: none of them may pose as another, and only the owner is an admin by default.
-        one_person = serves_one_person(getattr(self.serverapp, "identity_provider", None))
-        admins = set(self.admin_users)
-        if not admins and not one_person and hub_roles is None:
-            admins = {self.kernel_user}
-        options = ServerOptions(
-            # a hub service takes hub tokens only: no kernel token (kernels send their hub token)
-            kernel_token=self.kernel_token if hub_roles is None else "",
-            kernel_user=self.kernel_user,
-            allow_display_name=(
-                one_person and hub_roles is None if chosen_names is None else chosen_names
+    def make_settings(self, *, one_person: bool, hub: bool) -> Settings:
+        """The traits as one :class:`Settings` (the only place that reads them), with what
+        depends on the server decided: ``one_person``, Jupyter's own token or password login
+        (everyone is the owner), lets clients choose display names unless configured; another
+        identity provider names several users, none of whom may pose as another. A ``hub``
+        service takes hub tokens only: no kernel token (kernels send their hub token)."""
+        return Settings(
+            limits=Limits(
+                max_rooms=self.max_rooms,
+                max_rooms_per_user=self.max_rooms_per_user,
+                max_members=self.max_members,
+                chat_backlog=self.chat_backlog,
+                max_board_ops=self.max_board_ops,
+                title=min(self.max_title, p.MAX_TITLE),
+                chat_text=min(self.max_chat_text, p.MAX_CHAT_TEXT),
+                points=min(self.max_points, p.MAX_POINTS),
+                join_failures=self.join_failures,
+                join_lockout=self.join_lockout,
+                join_failures_per_address=self.join_failures_per_address,
+                ticket_ttl=self.ticket_ttl,
+                max_board_bytes=self.max_board_bytes,
+                max_image_bytes_per_member=self.max_image_bytes_per_member,
+                room_reserve=min(self.room_reserve, self.max_rooms),
             ),
-            admin_users=frozenset(admins),
-            instructor_users=(
-                None if self.instructor_users is None else frozenset(self.instructor_users)
-            ),
-            ice_servers=tuple(self.ice_servers),
-            max_publishers=self.max_publishers,
-            ops_per_second=self.ops_per_second,
-            chats_per_second=self.chats_per_second,
-            tickets_per_second=self.tickets_per_second,
-            ticket_burst=self.ticket_burst,
             quotas=Quotas(
-                max_sockets_per_user=self.max_sockets_per_user,
+                ops_per_second=self.ops_per_second,
+                chats_per_second=self.chats_per_second,
                 media_per_second=self.media_per_second,
                 signals_per_second=self.signals_per_second,
                 joins_per_second=self.joins_per_second,
                 bytes_per_second=self.bytes_per_second,
                 bytes_burst=self.bytes_burst,
+                tickets_per_second=self.tickets_per_second,
+                ticket_burst=self.ticket_burst,
+                max_sockets_per_user=self.max_sockets_per_user,
                 max_send_buffer=self.max_send_buffer,
-                max_board_bytes=self.max_board_bytes,
             ),
+            kernel_user=self.kernel_user,
+            kernel_token="" if hub else self.kernel_token,
+            allow_display_name=(
+                one_person and not hub
+                if self.allow_display_name is None
+                else self.allow_display_name
+            ),
+            admin_users=frozenset(self.admin_users),
+            instructor_users=(
+                None if self.instructor_users is None else frozenset(self.instructor_users)
+            ),
+            hub_instructor_group=self.hub_instructor_group,
+            ice_servers=tuple(self.ice_servers),
+            max_publishers=self.max_publishers,
+            max_message_size=self.max_message_size,
+            slow_grace=self.slow_grace,
+            extend_window=self.extend_window,
+            empty_room_ttl=self.empty_room_ttl,
+            empty_unlisted_room_ttl=min(self.empty_unlisted_room_ttl, self.empty_room_ttl),
+            process_ttl=self.process_ttl,
+            gc_young_threshold=self.gc_young_threshold,
         )
-        if hub_roles is not None:  # a JupyterHub service: the hub says who is admin, who teaches
-            options = hub_roles.server_options(options, self.hub_instructor_group)
+
+    @staticmethod
+    def make_policy(settings: Settings, hub_roles: HubRoles | None, one_person: bool) -> Policy:
+        """Who is an admin and who teaches: the hub says so for a JupyterHub service (besides
+        ``admin_users`` and ``instructor_users``), the configured names elsewhere."""
+        if hub_roles is not None:
+            return HubPolicy(
+                hub_roles,
+                settings.hub_instructor_group,
+                admin_users=settings.admin_users,
+                instructor_users=settings.instructor_users or frozenset(),
+            )
+        return StaticPolicy.for_server(
+            settings.admin_users,
+            settings.instructor_users,
+            owner=settings.kernel_user,
+            one_person=one_person,
+        )
+
+    def make_store(self) -> Store:
+        window = self.classroom_settings.extend_window
+        if self.redis_url:
+            from ..store.redis import RedisStore  # needs the redis package
+
+            return RedisStore(self.redis_url, extend_window=window)
+        return MemoryStore(extend_window=window)
+
+    def initialize_settings(self) -> None:
+        provider = getattr(self.serverapp, "identity_provider", None)
+        # a JupyterHub service's identity provider records what the hub says of each user
+        hub_roles: HubRoles | None = getattr(provider, "classroom_roles", None)
+        one_person = serves_one_person(provider)
+        self.classroom_settings = settings = self.make_settings(
+            one_person=one_person, hub=hub_roles is not None
+        )
+        self.policy = self.make_policy(settings, hub_roles, one_person)
+        self.store = self.make_store()
+        self.rooms = Rooms(
+            self.store, settings.limits, secret=member_secret_key(self.member_secret)
+        )
         self.room_server = RoomServer(
             self.rooms,
-            options,
-            jupyter_authenticator(self.kernel_user),
-            max_message_size=self.max_message_size,
+            settings,
+            self.policy,
+            jupyter_authenticator(settings.kernel_user),
             client_manager=(
                 RedisFanoutManager(self.redis_url, channel="jupyter_classroom")
                 if self.redis_url
                 else DirectFanoutManager()
             ),
         )
+        self.sfu = self.make_sfu()
+        if self.sfu is not None:
+            self.room_server.use_sfu(self.sfu)
         self._housekeepers = TaskSet("housekeeping task")  # a failure is logged, not lost
         self.publish_environment()
         self.settings["classroom_room_server"] = self.room_server
 
     def initialize_handlers(self) -> None:
-        handler = make_handler(self.room_server.sio, self.max_send_buffer, self.slow_grace)
+        settings = self.classroom_settings
+        handler = make_handler(
+            self.room_server.sio, settings.quotas.max_send_buffer, settings.slow_grace
+        )
         self.handlers.append((f"/{SOCKET_PATH}/", handler))
         # Some clients (aiohttp's URL normalisation) send a base_url such as /user/a%40b/
         # decoded; serve that spelling of the path too.
@@ -411,7 +566,7 @@ class ClassroomApp(ExtensionApp):
             # The deployment points kernels at a shared room server (a JupyterHub service,
             # which takes the classroom token the hub gave this server): leave it to them.
             return
-        if os.environ.get(HUB_SERVICE_ENV):
+        if os.environ.get(HUB_SERVICE_NAME_ENV):
             return  # this is the hub service itself: it starts no kernels
         if serverapp.sock:
             self.log.warning("classroom: kernels cannot reach a server on a UNIX socket")
@@ -438,7 +593,7 @@ class ClassroomApp(ExtensionApp):
         would let the service into it.
         """
         serverapp = self.serverapp
-        if serverapp is None or os.environ.get(HUB_SERVICE_ENV):
+        if serverapp is None or os.environ.get(HUB_SERVICE_NAME_ENV):
             return
         url = os.environ.get(URL_ENV)
         shared = bool(url) and os.environ.get(TOKEN_ENV) != self.kernel_token
@@ -451,44 +606,40 @@ class ClassroomApp(ExtensionApp):
         self.publish_environment()  # the port is final now (port_retries may have moved it)
         self.publish_page_config()
         young, *older = gc.get_threshold()
-        if self.gc_young_threshold > young:
-            gc.set_threshold(self.gc_young_threshold, *older)
+        if self.classroom_settings.gc_young_threshold > young:
+            gc.set_threshold(self.classroom_settings.gc_young_threshold, *older)
         self._housekeepers.spawn(self._sweep_empty_rooms())
         self._housekeepers.spawn(self._keep_alive())
 
     async def _keep_alive(self) -> None:
         """Beat for this process; let members on processes that stopped beating depart."""
+        ttl = self.classroom_settings.process_ttl
         while True:
             try:
-                await self.store.heartbeat(self.room_server.process_id, self.process_ttl)
+                await self.rooms.presence.heartbeat(ttl)
                 await self.room_server.sweep_dead_processes()
             except Exception:  # Redis away for a while: try again at the next beat
                 self.log.warning("classroom: heartbeat or sweep failed", exc_info=True)
-            await asyncio.sleep(self.process_ttl / 3)
+            await asyncio.sleep(ttl / 3)
 
     async def _sweep_empty_rooms(self) -> None:
         """Close rooms that stayed empty for ``empty_room_ttl`` seconds (unlisted ones:
         ``empty_unlisted_room_ttl``)."""
-        unlisted_ttl = min(self.empty_unlisted_room_ttl, self.empty_room_ttl)
+        settings = self.classroom_settings
+        listed_ttl, unlisted_ttl = settings.empty_room_ttl, settings.empty_unlisted_room_ttl
         interval = min(EMPTY_ROOM_SWEEP, unlisted_ttl / 4)
         while True:
             await asyncio.sleep(interval)
-            now = time.time()
-            stale = [
-                room.id
-                async for room in self.store.iter_rooms()
-                if room.empty_since is not None
-                and now - room.empty_since > (self.empty_room_ttl if room.listed else unlisted_ttl)
-            ]
-            for room_id in stale:
-                await self.store.delete_room(room_id)
-            if stale:
+            # under each room's lock, as a join: see Rooms.close_empty_rooms
+            if await self.rooms.close_empty_rooms(listed_ttl, unlisted_ttl):
                 self.room_server.list_changed()
                 release_freed_memory()
 
     async def stop_extension(self) -> None:
         await self._housekeepers.cancel_all()
-        await self.store.close()
+        if self.sfu is not None:
+            await self.sfu.close()
+        await self.rooms.shut_down()
 
 
 main = launch_new_instance = ClassroomApp.launch_instance

@@ -15,6 +15,16 @@ The tick adapts to load. While the process is busy (it used more than ``busy_sha
 core over the last tenth of a second, or a flush timer fired late: the event loop is behind)
 the tick lengthens, so there are fewer, larger frames and the server keeps up with whatever
 is offered; otherwise it shortens back towards ``min_interval``, for low latency.
+
+What a tick gathers is made smaller before it goes: a stroke's consecutive extends become one
+op (:mod:`.coalesce`: every point kept, every seq accounted for), and of a member's cursor
+moves only the latest goes (to the batched sockets; the others got each at its socket's rate).
+
+When a room's ink goes out later than ``delay_notice`` after it was accepted (the tick at its
+longest and the loop behind it), the authors of the late ops hear ``board:delayed`` with the
+delay, at most once per ``DELAY_REPEAT`` unless the delay doubles, and ``delay_ms: 0`` once the
+room's ink goes out within half the threshold again, or the room has sent nothing late for
+``DELAY_CLEAR`` seconds.
 """
 
 from __future__ import annotations
@@ -25,8 +35,28 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..tasks import TaskSet
+from .coalesce import coalesce
 
 Send = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+# (room_id, [(sender sid, cursor event)]): the latest cursor of each member that moved
+SendCursors = Callable[[str, list[tuple[str, dict[str, Any]]]], Awaitable[None]]
+# (room_id, member ids, delay in ms; 0: caught up)
+Notify = Callable[[str, list[str], int], Awaitable[None]]
+
+DELAY_REPEAT = 1.0  # seconds between two board:delayed of a room while it stays late
+DELAY_CLEAR = 1.0  # seconds without a late frame after which a room is told it caught up
+
+
+class _Delay:
+    """A room whose ink went out late: who was told, what and when."""
+
+    __slots__ = ("clear_timer", "members", "told_at", "told_ms")
+
+    def __init__(self) -> None:
+        self.members: set[str] = set()
+        self.told_at = float("-inf")
+        self.told_ms = 0
+        self.clear_timer: asyncio.TimerHandle | None = None
 
 
 class OpBatcher:
@@ -38,8 +68,16 @@ class OpBatcher:
         min_interval: float = 0.01,
         max_interval: float = 0.25,
         busy_share: float = 0.8,
+        send_cursors: SendCursors | None = None,
+        notify_delay: Notify | None = None,
+        delay_notice: float = 0.5,
     ) -> None:
         self._send = send
+        self._send_cursors = send_cursors
+        self._notify_delay = notify_delay
+        self.delay_notice = delay_notice
+        # tests only: called (room_id) as a tick's flush starts, to make the tick's work slow
+        self.before_flush: Callable[[str], None] | None = None
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.busy_share = busy_share
@@ -47,6 +85,9 @@ class OpBatcher:
         self._busy = False
         self._sampled = (time.monotonic(), time.process_time())
         self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._cursors: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # room -> member
+        self._since: dict[str, float] = {}  # room -> loop time its oldest pending item came
+        self._delays: dict[str, _Delay] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent_at: dict[str, float] = {}  # room -> loop time of its last frame
         self._tasks = TaskSet("board ops flush")
@@ -57,8 +98,22 @@ class OpBatcher:
             pending.append(board_op)
             return
         self._pending[room_id] = [board_op]
+        self._schedule(room_id)
+
+    def add_cursor(self, room_id: str, sid: str, cursor: dict[str, Any]) -> None:
+        """A member's cursor (from socket ``sid``) for the room's next tick; it replaces the
+        member's earlier one of the same tick."""
+        cursors = self._cursors.setdefault(room_id, {})
+        cursors[cursor["member_id"]] = (sid, cursor)
+        self._schedule(room_id)
+
+    def _schedule(self, room_id: str) -> None:
+        if room_id in self._timers:
+            return
         loop = asyncio.get_running_loop()
-        due = max(loop.time(), self._sent_at.get(room_id, -self.max_interval) + self.interval)
+        now = loop.time()
+        self._since[room_id] = now
+        due = max(now, self._sent_at.get(room_id, -self.max_interval) + self.interval)
         self._timers[room_id] = loop.call_at(due, self._on_tick, room_id, due)
 
     def _on_tick(self, room_id: str, due: float) -> None:
@@ -84,11 +139,54 @@ class OpBatcher:
         if timer is not None:
             timer.cancel()
         ops = self._pending.pop(room_id, None)
+        cursors = self._cursors.pop(room_id, None)
+        since = self._since.pop(room_id, None)
+        if ops and self.before_flush is not None:
+            self.before_flush(room_id)
+        now = asyncio.get_running_loop().time()
         if ops:
-            now = asyncio.get_running_loop().time()
             self._sent_at[room_id] = now
             if len(self._sent_at) > 4 * len(self._timers) + 64:  # forget rooms long quiet
                 self._sent_at = {
                     room: at for room, at in self._sent_at.items() if now - at < self.max_interval
                 }
-            await self._send(room_id, ops)
+            await self._send(room_id, coalesce(ops))
+            if since is not None and self._notify_delay is not None:
+                await self._track_delay(room_id, ops, now - since)
+        if cursors and self._send_cursors is not None:
+            await self._send_cursors(room_id, list(cursors.values()))
+
+    async def _track_delay(self, room_id: str, ops: list[dict[str, Any]], age: float) -> None:
+        """Tell the room's drawers when its ink goes out late, and when no more."""
+        assert self._notify_delay is not None
+        delay = self._delays.get(room_id)
+        if age < self.delay_notice:
+            if delay is not None and age < self.delay_notice / 2:
+                await self._caught_up(room_id)
+            return
+        loop = asyncio.get_running_loop()
+        if delay is None:
+            delay = self._delays[room_id] = _Delay()
+        authors = {str(op["author"]) for op in ops}
+        ms = round(age * 1000)
+        new = authors - delay.members
+        repeat = loop.time() - delay.told_at >= DELAY_REPEAT or ms >= 2 * delay.told_ms
+        tell = sorted(authors | delay.members) if repeat else sorted(new)
+        delay.members |= authors
+        if delay.clear_timer is not None:
+            delay.clear_timer.cancel()
+        delay.clear_timer = loop.call_later(
+            DELAY_CLEAR, lambda: self._tasks.spawn(self._caught_up(room_id))
+        )
+        if tell:
+            if repeat:
+                delay.told_at, delay.told_ms = loop.time(), ms
+            await self._notify_delay(room_id, tell, ms)
+
+    async def _caught_up(self, room_id: str) -> None:
+        delay = self._delays.pop(room_id, None)
+        if delay is None or self._notify_delay is None:
+            return
+        if delay.clear_timer is not None:
+            delay.clear_timer.cancel()
+        await self._notify_delay(room_id, sorted(delay.members), 0)

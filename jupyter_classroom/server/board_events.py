@@ -16,7 +16,7 @@ from ..protocol import ErrorCode, Event, ProtocolError, ok_ack
 from ..rooms import Rooms
 from ..tasks import TaskSet
 from .batching import OpBatcher
-from .channels import Session, board_channel, board_channels, room_channel
+from .channels import Session, board_channel, member_channel
 from .quotas import PersonLimits, encode_ahead, encoded_size
 
 CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
@@ -32,32 +32,36 @@ class BoardEvents:
     sessions: dict[str, Session]
     tasks: TaskSet
 
-    def _in_channel(self, sid: str, channel: str) -> bool:
-        """Whether ``sid``, a socket of this process, is in ``channel`` now.
-
-        With several processes, a kick or leave handled by another one takes this process's
-        sockets out of the room's channels (the pub/sub manager relays ``leave_room``) but
-        not out of this process's ``Session.rooms``: check the channel before relaying.
-        """
-        return sid in self.sio.manager.rooms.get("/", {}).get(channel, ())
-
     async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
-        return ok_ack(seq=await self._accept_op(sid, session, req))
+        paid = await self._pace_ops(session, 1)
+        return ok_ack(seq=await self._accept_op(sid, session, req, paid))
 
     async def board_ops(self, sid: str, session: Session, req: p.BoardOpsSend) -> dict[str, Any]:
         # Several ops, one frame and one ack: each is ruled on as if sent alone (a refused
         # stroke's extends are then refused as not found), in order.
+        paid = await self._pace_ops(session, len(req.ops))
         results: list[dict[str, Any]] = []
         for op in req.ops:
             try:
-                seq = await self._accept_op(sid, session, p.BoardOpSend(req.room_id, op))
+                seq = await self._accept_op(sid, session, p.BoardOpSend(req.room_id, op), paid)
                 results.append({"seq": seq})
             except ProtocolError as exc:
                 results.append({"error": {"code": exc.code, "message": exc.message}})
         return ok_ack(results=results)
 
-    async def _accept_op(self, sid: str, session: Session, req: p.BoardOpSend) -> int:
-        self.limits.take(self.limits.ops, session.limit_key, "board ops")
+    async def _pace_ops(self, session: Session, count: int) -> bool:
+        """Whether ``count`` ops of a batched socket are paid for from its person's op budget,
+        after waiting a little for it if need be (its ack comes later: backpressure a batching
+        client follows). Stock sockets, and waits too long, are ruled on op by op."""
+        if not session.batched:
+            return False
+        return await self.limits.pace(self.limits.ops, session.limit_key, "board ops", count)
+
+    async def _accept_op(
+        self, sid: str, session: Session, req: p.BoardOpSend, paid: bool = False
+    ) -> int:
+        if not paid:
+            self.limits.take(self.limits.ops, session.limit_key, "board ops")
         size = encoded_size(req.op)
         self.limits.take_bytes(session.limit_key, size)
         board_op = await self.rooms.add_op(session.rooms.get(req.room_id), sid, req, size)
@@ -74,7 +78,7 @@ class BoardEvents:
         """The member id of ``sid`` in ``room_id``, if it is a socket that takes the board."""
         member_id = session.rooms.get(room_id)
         await self.rooms.require_member(room_id, member_id, sid)
-        if room_id in session.video_rooms:
+        if self.rooms.presence.feed(sid, room_id) == "video":
             raise ProtocolError(
                 ErrorCode.FORBIDDEN,
                 "a video socket does not take the board: attach with board: true",
@@ -85,11 +89,7 @@ class BoardEvents:
         # A kernel whose board the page draws needs no live ops: it asks board:sync when
         # Python reads the board, and the room's fan-out costs one socket per member.
         await self._board_socket(sid, session, req.room_id)
-        if req.live:
-            await self.sio.enter_room(sid, board_channel(req.room_id, session.batched))
-        else:
-            for channel in board_channels(req.room_id):
-                await self.sio.leave_room(sid, channel)
+        await self.rooms.presence.follow(sid, req.room_id, req.live)
         return ok_ack()
 
     async def board_sync(self, sid: str, session: Session, req: p.BoardSync) -> dict[str, Any]:
@@ -111,16 +111,27 @@ class BoardEvents:
             Event.BOARD_OPS, {"room_id": room_id, "ops": ops}, to=board_channel(room_id, True)
         )
 
+    async def _send_cursors(self, room_id: str, cursors: list[tuple[str, dict[str, Any]]]) -> None:
+        # The latest cursor of each member that moved during the tick, to the batched sockets
+        for sid, cursor in cursors:
+            await self.sio.emit(
+                Event.BOARD_CURSOR, cursor, to=board_channel(room_id, True), skip_sid=sid
+            )
+
+    async def _notify_delay(self, room_id: str, member_ids: list[str], delay_ms: int) -> None:
+        payload = {"room_id": room_id, "delay_ms": delay_ms}
+        channels = [member_channel(room_id, member_id) for member_id in member_ids]
+        await self.sio.emit(Event.BOARD_DELAYED, payload, to=channels)
+
     async def _cursor(self, sid: str, session: Session, data: Any) -> None:
         try:
             req = p.decode(p.BoardCursor, data)
         except ProtocolError:
             return  # no ack to carry an error; a bad cursor is dropped
+        # Session.rooms is the presence's record of this socket, which a departure decided
+        # by another process updates too (Presence.left_channel): no store lookup per cursor.
         member_id = session.rooms.get(req.room_id)
         if member_id is None:
-            return
-        if not self._in_channel(sid, room_channel(req.room_id)):
-            session.rooms.pop(req.room_id, None)  # taken out of the room by another process
             return
         session.cursor_pending = {
             "room_id": req.room_id,
@@ -144,7 +155,10 @@ class BoardEvents:
         session.cursor_timer = False
         cursor, session.cursor_pending = session.cursor_pending, None
         session.cursor_sent = time.monotonic()
-        if self._in_channel(sid, room_channel(cursor["room_id"])):
+        room_id = cursor["room_id"]
+        if room_id in session.rooms:
+            # each to the stock sockets; the batched ones get each member's latest per tick
             await self.sio.emit(
-                Event.BOARD_CURSOR, cursor, to=board_channels(cursor["room_id"]), skip_sid=sid
+                Event.BOARD_CURSOR, cursor, to=board_channel(room_id, False), skip_sid=sid
             )
+            self.batcher.add_cursor(room_id, sid, cursor)

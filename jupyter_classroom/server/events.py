@@ -17,22 +17,28 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import socketio
 
 from .. import protocol as p
+from ..policy import Policy
+from ..presence import Feed
 from ..protocol import ErrorCode, Event, ProtocolError, error_ack, ok_ack
 from ..rooms import Departure, Identity, Joined, Rooms, utc_now
 from ..tasks import TaskSet
 from . import jsoncodec
 from .batching import OpBatcher
 from .board_events import BoardEvents
-from .channels import Session, board_channel, board_channels, member_channel, room_channel
+from .channels import Session, SocketChannels, member_channel, room_channel
+from .fanout import DirectFanoutManager
 from .heap import release_freed_memory
-from .quotas import PersonLimits, Quotas, encode_ahead, encoded_size, limit_key
+from .lesson_events import LessonEvents
+from .quotas import PersonLimits, encode_ahead, encoded_size, limit_key
 from .ratelimit import KeyedBuckets
+from .settings import Settings
+from .sfu_events import SfuEvents
 
 log = logging.getLogger("jupyter_classroom")
 audit = logging.getLogger("jupyter_classroom.audit")  # who was refused, kicked, ... (item 14)
@@ -51,22 +57,6 @@ def peer_address(environ: dict[str, Any]) -> str:
     127.0.0.1 for every socket behind tornado."""
     request = getattr(environ.get("tornado.handler"), "request", None)
     return str(getattr(request, "remote_ip", None) or "")
-
-
-@dataclass(frozen=True)
-class ServerOptions:
-    kernel_token: str
-    kernel_user: str  # the identity of sockets holding the kernel token
-    allow_display_name: bool = True
-    admin_users: frozenset[str] = frozenset()
-    instructor_users: frozenset[str] | None = None  # None: everyone may create rooms
-    ice_servers: tuple[dict[str, Any], ...] = ()
-    max_publishers: int = 6
-    ops_per_second: float = 200.0
-    chats_per_second: float = 5.0
-    quotas: Quotas = field(default_factory=Quotas)  # per person; ops and chats from above
-    tickets_per_second: float = 1.0  # room:ticket per user, across all of their sockets
-    ticket_burst: float = 10.0
 
 
 # (environ, auth) -> (username, display name) of a Jupyter-authenticated socket, or None;
@@ -92,28 +82,30 @@ class ConnectRefused(Exception):
         self.reason = reason or message
 
 
-class RoomServer(BoardEvents):
+class RoomServer(BoardEvents, LessonEvents, SfuEvents):
     """The python-socketio server speaking the classroom protocol."""
 
     def __init__(
         self,
         rooms: Rooms,
-        options: ServerOptions,
+        settings: Settings,
+        policy: Policy,
         authenticate: Authenticate,
-        max_message_size: int = p.MAX_FRAME,
         client_manager: socketio.AsyncManager | None = None,
     ) -> None:
         self.rooms = rooms
-        self.options = options
+        self.settings = settings
+        self.policy = policy  # who is an admin, who may create rooms
         self._authenticate = authenticate
         self.sessions: dict[str, Session] = {}
-        # which process holds a socket, for a shared store: see sweep_dead_processes
-        self.process_id = uuid.uuid4().hex[:16]
         self._list_changed_handle: asyncio.TimerHandle | None = None
         self.tasks = TaskSet("room server task", log)  # timers' tasks, kept until done
-        self.batcher = OpBatcher(self._send_ops)
-        self.tickets = KeyedBuckets(options.tickets_per_second, options.ticket_burst)
-        self.limits = PersonLimits(options.quotas, options.ops_per_second, options.chats_per_second)
+        self.batcher = OpBatcher(
+            self._send_ops, send_cursors=self._send_cursors, notify_delay=self._notify_delay
+        )
+        quotas = settings.quotas
+        self.tickets = KeyedBuckets(quotas.tickets_per_second, quotas.ticket_burst)
+        self.limits = PersonLimits(quotas, settings.limits.max_board_bytes)
         self._listed: dict[str, dict[str, Any]] = {}  # the room list last broadcast, by id
         self._list_sent_at = 0.0
         self.sio = socketio.AsyncServer(
@@ -121,12 +113,18 @@ class RoomServer(BoardEvents):
             transports=["websocket"],
             cors_allowed_origins=[],  # Jupyter's handler checks Origin; see handler.py
             async_handlers=False,
-            max_http_buffer_size=max_message_size,
+            max_http_buffer_size=settings.max_message_size,
             client_manager=client_manager,
             serializer=jsoncodec.Packet,
             logger=False,
             engineio_logger=False,
         )
+        # The room logic's presence is the only one to put sockets into rooms' channels, and
+        # hears of those it is taken out of by another process (fanout.py)
+        self.channels = SocketChannels(self.sio, rooms.presence.left_channel)
+        rooms.presence.channels = self.channels
+        if isinstance(self.sio.manager, DirectFanoutManager):
+            self.sio.manager.on_leave = self._channel_left
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("*", self._on_any)
@@ -148,6 +146,8 @@ class RoomServer(BoardEvents):
             Event.SERVER_ANNOUNCE: self.server_announce,
             Event.BOARD_FOLLOW: self.board_follow,
             Event.BOARD_SYNC: self.board_sync,
+            **self.lesson_handlers(),  # hand:*, breakout:*
+            **self.sfu_handlers(),  # rtc:publish, rtc:subscribe, ... (the SFU)
         }
         assert set(self._handlers) | {Event.BOARD_CURSOR} == set(p.REQUESTS)
 
@@ -175,15 +175,16 @@ class RoomServer(BoardEvents):
             self._refuse(environ, refused)
         token = auth.get("token")
         # An empty kernel token (a hub service) accepts none: kernels use their hub tokens.
-        if found is None and self.options.kernel_token and isinstance(token, str) and token:
-            if hmac.compare_digest(token.encode(), self.options.kernel_token.encode()):
-                found = (self.options.kernel_user, self.options.kernel_user)
+        kernel_token, kernel_user = self.settings.kernel_token, self.settings.kernel_user
+        if found is None and kernel_token and isinstance(token, str) and token:
+            if hmac.compare_digest(token.encode(), kernel_token.encode()):
+                found = (kernel_user, kernel_user)
         if found is None:
             reason = "a token that is neither" if token else "no credentials"
             self._refuse(environ, ConnectRefused(NO_CREDENTIALS, reason))
         user, name = found
         requested = auth.get("name")
-        if self.options.allow_display_name and isinstance(requested, str) and requested.strip():
+        if self.settings.allow_display_name and isinstance(requested, str) and requested.strip():
             name = requested.strip()[: p.MAX_NAME]
         client_key = auth.get("client_id")
         if not isinstance(client_key, str) or len(client_key) > 128:
@@ -191,19 +192,20 @@ class RoomServer(BoardEvents):
         # Without a client id the socket is a client of its own: identity never comes from
         # the display name (anyone may choose the host's), so reconnecting makes a new member.
         key = client_key or f"\0socket:{uuid.uuid4().hex}"
-        instructors = self.options.instructor_users
-        admin = user in self.options.admin_users if self.options.admin_users else True
         identity = Identity(
             user=user,
             name=name,
             key=key,
-            admin=admin,
-            can_create=admin or instructors is None or user in instructors,
+            admin=self.policy.is_admin(user),
+            can_create=self.policy.may_create(user),
             address=peer_address(environ),
         )
         identity = self._admit(sid, identity)
         self.sessions[sid] = Session(
-            identity, limit_key=identity.quota, batched=auth.get("batch") is True
+            identity,
+            rooms=self.rooms.presence.connect(sid),
+            limit_key=identity.quota,
+            batched=auth.get("batch") is True,
         )
         await self.sio.enter_room(sid, ALL_SOCKETS)
         await self.sio.enter_room(sid, LIST_DIFF if auth.get("list_diff") is True else LIST_FULL)
@@ -221,12 +223,9 @@ class RoomServer(BoardEvents):
     def _admit(self, sid: str, identity: Identity) -> Identity:
         """The identity with its quota key, counted as one more socket of that person; a
         person already holding ``max_sockets_per_user`` sockets is refused."""
-        key = limit_key(identity.user, identity.key, self.options.kernel_user)
-        instructors = self.options.instructor_users
+        key = limit_key(identity.user, identity.key, self.settings.kernel_user)
         identity = replace(
-            identity,
-            quota_key=key,
-            instructor=identity.admin or (instructors is not None and identity.user in instructors),
+            identity, quota_key=key, instructor=self.policy.is_instructor(identity.user)
         )
         self.limits.admit(key, sid)
         return identity
@@ -236,28 +235,23 @@ class RoomServer(BoardEvents):
         if session is None:
             return
         self.limits.release(session.limit_key, sid)
-        for room_id, member_id in list(session.rooms.items()):
-            await self.rooms.store.untrack_socket(self.process_id, sid, room_id)
-            await self._socket_gone(room_id, member_id, sid)
-
-    async def _socket_gone(self, room_id: str, member_id: str, sid: str) -> None:
-        try:
-            departure = await self.rooms.socket_gone(room_id, member_id, sid)
-        except ProtocolError:
-            return  # the room closed meanwhile
-        if departure is not None:
+        for departure in await self.rooms.disconnected(sid):
             await self._announce_departure(departure)
 
+    async def _channel_left(self, sid: str, channel: str, closing: bool) -> None:
+        try:
+            await self.channels.channel_left(sid, channel, closing)
+        except Exception:  # (Redis away) the seat goes when the socket does
+            log.warning("classroom: %s left %s; forgetting it failed", sid, channel, exc_info=True)
+
     async def sweep_dead_processes(self) -> None:
-        """A process that died without a goodbye (SIGKILL, its machine gone) left its sockets
-        in the shared store: their members would stay present forever, hosting rooms nobody
-        is in. Take them out as if those sockets had disconnected."""
-        for process_id, sockets in (await self.rooms.store.dead_processes()).items():
-            for sid, room_id, member_id in sockets:
-                await self._socket_gone(room_id, member_id, sid)
-            await self.rooms.store.forget_process(process_id)
-            log.warning("classroom: process %s stopped beating; %d sockets let go",
-                        process_id, len(sockets))  # fmt: skip
+        """Let the members on processes that stopped beating depart (Rooms.sweep_dead_processes)
+        and tell their rooms."""
+        for process_id, departures in await self.rooms.sweep_dead_processes():
+            for departure in departures:
+                await self._announce_departure(departure)
+            log.warning("classroom: process %s stopped beating; %d members departed",
+                        process_id, len(departures))  # fmt: skip
 
     # ---------------------------------------------------------------------------------------
     # dispatch
@@ -326,20 +320,19 @@ class RoomServer(BoardEvents):
             diff = {"added": added, "updated": updated, "removed": removed}
             await self.sio.emit(Event.ROOM_LIST_DIFF, diff, to=LIST_DIFF)
 
-    async def _bind(self, sid: str, session: Session, joined: Joined, board: bool = True) -> None:
-        """Put ``sid`` into the room's channels and tell the others a member arrived."""
+    @staticmethod
+    def _feed(session: Session, board: bool = True) -> Feed:
+        """What ``session`` takes of a room's board (a video socket: nothing)."""
+        return ("batched" if session.batched else "board") if board else "video"
+
+    async def _bind(self, sid: str, joined: Joined) -> None:
+        """Tell the others a member arrived (its socket took its seat and channels in the
+        room logic's presence)."""
         room_id = joined.room["id"]
-        member_id = joined.you["id"]
-        session.rooms[room_id] = member_id
-        await self.rooms.store.track_socket(self.process_id, sid, room_id, member_id)
-        await self.sio.enter_room(sid, room_channel(room_id))
-        if board:
-            session.video_rooms.discard(room_id)
-            await self.sio.enter_room(sid, board_channel(room_id, session.batched))
-        else:
-            session.video_rooms.add(room_id)
-        await self.sio.enter_room(sid, member_channel(room_id, member_id))
         if joined.newly_present:
+            # "auto": a room this member makes big enough goes to the SFU first (rtc:mode), so
+            # the others do not start a mesh connection to the newcomer
+            await self.sfu_after_arrival(sid, room_id, len(joined.members))
             await self.sio.emit(
                 Event.ROOM_MEMBER_JOINED,
                 {"room_id": room_id, "member": joined.you},
@@ -371,20 +364,18 @@ class RoomServer(BoardEvents):
         # member learns it was kicked). Those sockets leave the room's channel first and hear
         # it on their member channel: a socket on another process gets the leave and the
         # event in that order, so after room:member_left no broadcast of the room reaches it.
-        for sid in departure.sockets:
-            for channel in (room_channel(room_id), *board_channels(room_id)):
-                await self.sio.leave_room(sid, channel)
         own = member_channel(room_id, member_id)
-        await self.sio.emit(Event.ROOM_MEMBER_LEFT, left, to=[room_channel(room_id), own])
-        for sid in departure.sockets:
-            session = self.sessions.get(sid)
-            if session is not None:
-                session.rooms.pop(room_id, None)
-            await self.sio.leave_room(sid, own)
+
+        async def tell() -> None:
+            await self.sio.emit(Event.ROOM_MEMBER_LEFT, left, to=[room_channel(room_id), own])
+
+        await self.rooms.presence.see_off(room_id, member_id, departure.sockets, tell)
         if departure.host_changed and departure.room is not None:
             await self.sio.emit(
                 Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id)
             )
+        await self.hands_after_departure(room_id, member_id)
+        await self.sfu_after_departure(room_id, member_id)
         self.list_changed()
 
     # ---------------------------------------------------------------------------------------
@@ -396,21 +387,32 @@ class RoomServer(BoardEvents):
 
     async def room_create(self, sid: str, session: Session, req: p.RoomCreate) -> dict[str, Any]:
         self.limits.take_churn(session.limit_key)
-        joined = await self.rooms.create(session.identity, sid, req)
-        await self._bind(sid, session, joined)
+        joined = await self.rooms.create(session.identity, sid, req, self._feed(session))
+        await self._bind(sid, joined)
         self.list_changed()
-        return self._joined_ack(joined)
+        ack = self.with_video({**self._joined_ack(joined), "rtc": self._rtc()}, joined.room["id"])
+        return await self.with_lesson(ack, joined.room["id"])
 
     async def room_join(self, sid: str, session: Session, req: p.RoomJoin) -> dict[str, Any]:
         self.limits.take_churn(session.limit_key)
         async with self.limits.joining(session.limit_key):
             # A join ack holds the board: no second copy while the first is still unsent.
             self.limits.check_backlog(self.sio, session.limit_key, sid)
-            joined = await self.rooms.join(session.identity, sid, req)
-            await self._bind(sid, session, joined)
+            joined = await self.rooms.join(session.identity, sid, req, self._feed(session))
+            await self._bind(sid, joined)
             # a big board: made in slices between other sockets' turns
-            ack = self._joined_ack(joined)
+            # rtc: a page's own membership (the side panel's video) publishes as a kernel's does
+            ack = {**self._joined_ack(joined), "rtc": self._rtc()}
+            ack = self.with_video(ack, joined.room["id"])
+            ack = await self.with_lesson(ack, joined.room["id"])
             return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
+
+    def _rtc(self) -> dict[str, Any]:
+        """The WebRTC configuration a member's browser needs (ICE servers, the mesh's cap)."""
+        return {
+            "ice_servers": list(self.settings.ice_servers),
+            "max_publishers": self.settings.max_publishers,
+        }
 
     async def room_attach(self, sid: str, session: Session, req: p.RoomAttach) -> dict[str, Any]:
         since = req.since if req.board else None
@@ -419,15 +421,17 @@ class RoomServer(BoardEvents):
         async with self.limits.joining(session.limit_key) if req.board else nullcontext():
             if req.board:
                 self.limits.check_backlog(self.sio, session.limit_key, sid)
-            joined = await self.rooms.attach(session.identity, sid, req.ticket, since=since)
-            await self._bind(sid, session, joined, board=req.board)
-            rtc = {
-                "ice_servers": list(self.options.ice_servers),
-                "max_publishers": self.options.max_publishers,
-            }
+            joined = await self.rooms.attach(
+                session.identity, sid, req.ticket, since, self._feed(session, req.board)
+            )
+            await self._bind(sid, joined)
+            rtc = self._rtc()
             if not req.board:  # a video socket: no board, no chat backlog
-                return ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
-            ack = {**self._joined_ack(joined), "rtc": rtc}
+                ack = ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
+                ack = self.with_video(ack, joined.room["id"])
+                return await self.with_lesson(ack, joined.room["id"])
+            ack = self.with_video({**self._joined_ack(joined), "rtc": rtc}, joined.room["id"])
+            ack = await self.with_lesson(ack, joined.room["id"])
             return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
@@ -449,26 +453,23 @@ class RoomServer(BoardEvents):
 
     async def room_close(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
         member_id = session.rooms.get(req.room_id)
+        await self.recall_before_close(req.room_id, member_id, sid)  # its breakouts close first
         closed = await self.rooms.close(member_id, sid, req.room_id)
         audit.info("close: room=%s by user=%r member=%s", req.room_id, session.identity.user,
                    member_id)  # fmt: skip
-        await self.batcher.flush(req.room_id)
-        await self.sio.emit(
-            Event.ROOM_CLOSED,
-            {"room_id": req.room_id, "reason": "closed by the host"},
-            to=room_channel(req.room_id),
-        )
-        for channel in (room_channel(req.room_id), *board_channels(req.room_id)):
-            await self.sio.close_room(channel)
-        for other in closed.sockets:
-            other_session = self.sessions.get(other)
-            if other_session is not None:
-                closing_member = other_session.rooms.pop(req.room_id, None)
-                if closing_member:
-                    await self.sio.leave_room(other, member_channel(req.room_id, closing_member))
+        await self._see_off_room(closed.room_id, "closed by the host")
         self.list_changed()
+        await self.sfu_room_closed(req.room_id)
         release_freed_memory()  # the room's board is gone: give its pages back
         return ok_ack()
+
+    async def _see_off_room(self, room_id: str, reason: str) -> None:
+        """A deleted room's sockets hear why (its ops sent first), then leave its channels on
+        every process (Presence.close)."""
+        await self.batcher.flush(room_id)
+        closing = {"room_id": room_id, "reason": reason}
+        await self.sio.emit(Event.ROOM_CLOSED, closing, to=room_channel(room_id))
+        await self.rooms.presence.close(room_id)
 
     async def room_ticket(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
         who = session.identity
@@ -498,8 +499,7 @@ class RoomServer(BoardEvents):
 
     async def _present_member(self, room_id: str, member_id: str) -> str:
         """The channel of a member present in the room (else ``not_found``)."""
-        target = await self.rooms.store.get_member(room_id, member_id)
-        if target is None or not target.present:
+        if not await self.rooms.presence.is_present(room_id, member_id):
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such member present in this room")
         return member_channel(room_id, member_id)
 

@@ -15,6 +15,7 @@ behind it, so each socket's frames keep their order.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -45,7 +46,28 @@ def write_now(server: socketio.AsyncServer, sid: str, eio_sid: str, text: str) -
 
 
 class DirectFanoutManager(socketio.AsyncManager):
-    """The in-process manager, delivering broadcasts inline."""
+    """The in-process manager, delivering broadcasts inline.
+
+    It tells ``on_leave`` (sid, channel, closing) of every socket of this process that
+    leaves a channel, or whose channel is closed: with several processes, a departure or
+    close decided by another process arrives here as the pub/sub manager's relayed
+    ``leave_room``/``close_room``, which end in these methods (``AsyncPubSubManager`` hands
+    local changes to the next class in line: tests/test_dependency_internals.py).
+    """
+
+    on_leave: Callable[[str, str, bool], Awaitable[None]] | None = None
+
+    async def leave_room(self, sid: str, namespace: str, room: str) -> None:
+        await super().leave_room(sid, namespace, room)
+        if self.on_leave is not None:
+            await self.on_leave(sid, room, False)
+
+    async def close_room(self, room: str, namespace: str) -> None:
+        sids = list(self.rooms.get(namespace, {}).get(room, {}))
+        await super().close_room(room, namespace)
+        if self.on_leave is not None:
+            for sid in sids:
+                await self.on_leave(sid, room, True)
 
     async def emit(
         self,

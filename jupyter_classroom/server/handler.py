@@ -44,6 +44,11 @@ SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 FRAGMENT_CHARS = 1 << 18
 FRAGMENT_TURN = 0.004
 TEXT, CONTINUATION = 0x1, 0x0  # websocket opcodes (RFC 6455, section 5.2)
+# Messages of one socket read but not yet handled: past this many, nothing more is read from
+# it until its handlers catch up (SocketIOHandler.on_message), so a client that sends faster
+# than the server handles waits in its own send buffer and sees its acks come later, instead
+# of the server queueing seconds of its messages (engine.io's queue is unbounded).
+RECEIVE_BACKLOG = 32
 
 
 def serves_one_person(provider: Any) -> bool:
@@ -87,6 +92,30 @@ def make_handler(
             # Room traffic is small frames every few milliseconds: send each at once.
             self.set_nodelay(True)
             return super().open(*args, **kwargs)
+
+        _room_to_read: asyncio.Event | None = None  # set while the receive queue has room
+
+        async def on_message(self, message: Any) -> None:
+            # Tornado reads the socket's next message once this returns: waiting here while
+            # RECEIVE_BACKLOG messages wait to be handled is backpressure down to TCP.
+            await super().on_message(message)
+            if self.receive_queue.qsize() >= RECEIVE_BACKLOG:
+                if self._room_to_read is None:
+                    self._room_to_read = asyncio.Event()
+                self._room_to_read.clear()
+                await self._room_to_read.wait()
+
+        async def get_next_message(self) -> Any:
+            message = await super().get_next_message()
+            room = self._room_to_read
+            if room is not None and self.receive_queue.qsize() < RECEIVE_BACKLOG:
+                room.set()
+            return message
+
+        def on_close(self) -> None:
+            super().on_close()
+            if self._room_to_read is not None:
+                self._room_to_read.set()
 
         def get_compression_options(self) -> dict[str, Any] | None:
             # engine.io's tornado handler turns permessage-deflate on, which browsers always

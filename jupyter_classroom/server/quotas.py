@@ -34,20 +34,28 @@ from .ratelimit import KeyedBuckets
 
 log = logging.getLogger("jupyter_classroom")
 _encode = msgspec.json.Encoder().encode
+# Seconds a batched socket's board ops may be held for its op budget before it is refused
+# (PersonLimits.pace): backpressure it sees in its acks, never a queue of seconds.
+PACE_MAX_WAIT = 0.5
 
 
 @dataclass(frozen=True)
 class Quotas:
-    """Per-person limits (``ClassroomApp`` traits of the same names)."""
+    """Per-person rates and limits (``ClassroomApp`` traits of the same names take their
+    defaults from here). Each rate is a token bucket per person; the bursts are the fixed
+    multiples :class:`PersonLimits` gives them."""
 
-    max_sockets_per_user: int = 20
+    ops_per_second: float = 200.0  # board ops; bursts of 2x
+    chats_per_second: float = 5.0  # chat messages; bursts of 4x
     media_per_second: float = 5.0  # rtc:media; bursts of 20
-    signals_per_second: float = 50.0  # rtc:signal; bursts of 200 (a mesh's negotiations)
+    signals_per_second: float = 50.0  # rtc:signal; bursts of 4x (a mesh's negotiations)
     joins_per_second: float = 2.0  # room:join, room:leave, room:create; bursts of 15x
     bytes_per_second: float = 512 * 1024  # board ops, chat and signals together
     bytes_burst: float = 4 * 1024 * 1024
+    tickets_per_second: float = 1.0  # room:ticket per user, across all of their sockets
+    ticket_burst: float = 10.0
+    max_sockets_per_user: int = 20
     max_send_buffer: int = 4 * 1024 * 1024  # see ClassroomApp.max_send_buffer
-    max_board_bytes: int = 20 * 1024 * 1024  # a user's sockets hold at most 2x this unsent
 
 
 def limit_key(user: str, client_key: str, owner: str) -> str:
@@ -63,13 +71,14 @@ def encoded_size(value: Any) -> int:
 class PersonLimits:
     """Token buckets per limit key, and the sockets each key holds.
 
-    ``ops_per_second`` (bursts of twice as many) and ``chats_per_second`` (bursts of four
-    times as many) are ``ClassroomApp`` traits of old, now counted per person."""
+    ``max_board_bytes`` (``Limits.max_board_bytes``) bounds what a person's sockets may
+    hold unsent: twice a board (see :meth:`check_backlog`)."""
 
-    def __init__(self, quotas: Quotas, ops_per_second: float, chats_per_second: float) -> None:
+    def __init__(self, quotas: Quotas, max_board_bytes: int) -> None:
         self.quotas = q = quotas
-        self.ops = KeyedBuckets(ops_per_second, 2 * ops_per_second)
-        self.chats = KeyedBuckets(chats_per_second, 4 * chats_per_second)
+        self.max_board_bytes = max_board_bytes
+        self.ops = KeyedBuckets(q.ops_per_second, 2 * q.ops_per_second)
+        self.chats = KeyedBuckets(q.chats_per_second, 4 * q.chats_per_second)
         self.media = KeyedBuckets(q.media_per_second, 20)
         self.signals = KeyedBuckets(q.signals_per_second, 4 * q.signals_per_second)
         self.joins = KeyedBuckets(q.joins_per_second, 15 * q.joins_per_second)
@@ -103,6 +112,18 @@ class PersonLimits:
                 f"you are sending {what} too fast (all your connections together); "
                 f"try again in {max(wait, 0.1):.1f} s",
             )
+
+    async def pace(self, buckets: KeyedBuckets, key: str, what: str, cost: float) -> bool:
+        """Spend from ``key``'s bucket, waiting for the tokens if they come within
+        ``PACE_MAX_WAIT`` (the request's ack, and the socket's next messages, come that much
+        later: a client that waits for its acks slows down); False, spending nothing, if
+        they would come later than that (the caller refuses as :meth:`take` does)."""
+        wait = buckets.reserve(key, cost, PACE_MAX_WAIT)
+        if wait is None:
+            return False
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return True
 
     def take_churn(self, key: str) -> None:
         """A join, leave or whole-board fetch: the costly membership requests."""
@@ -153,7 +174,7 @@ class PersonLimits:
                 f"this connection has not yet received {mine / 2**20:.1f} MB the server sent "
                 "it earlier (a board, say); join again once it has",
             )
-        allowed = max(2 * q.max_board_bytes, q.max_send_buffer)
+        allowed = max(2 * self.max_board_bytes, q.max_send_buffer)
         total = sum(unsent_bytes(sio, other) for other in self.sockets.get(key, ()))
         if total > allowed:
             raise ProtocolError(

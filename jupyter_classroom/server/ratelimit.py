@@ -27,6 +27,22 @@ class TokenBucket:
             return True
         return False
 
+    def reserve(self, cost: float, max_wait: float) -> float | None:
+        """Spend ``cost`` tokens now, into debt if need be, and return the seconds the caller
+        should wait for them (0: they were there); None, spending nothing, when that would be
+        more than ``max_wait``. Callers that wait queue behind each other's debt."""
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= cost:
+            self._tokens -= cost
+            return 0.0
+        wait = (cost - self._tokens) / self.rate if self.rate > 0 else float("inf")
+        if wait > max_wait:
+            return None
+        self._tokens -= cost
+        return wait
+
     def wait(self, cost: float = 1.0) -> float:
         """Seconds until :meth:`take` of ``cost`` would pass (for a refusal's message)."""
         missing = min(cost, self.burst) - self._tokens
@@ -55,6 +71,15 @@ class KeyedBuckets:
                 self._forget_idle()
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
         return bucket.take(cost)
+
+    def reserve(self, key: str, cost: float, max_wait: float) -> float | None:
+        """:meth:`TokenBucket.reserve` on ``key``'s bucket."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._forget_idle()
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+        return bucket.reserve(cost, max_wait)
 
     def wait(self, key: str, cost: float = 1.0) -> float:
         bucket = self._buckets.get(key)

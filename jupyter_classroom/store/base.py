@@ -15,6 +15,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+# Live-stroke `extend` ops a store keeps as sent before folding them (ClassroomApp.extend_window)
+EXTEND_WINDOW = 5000
+
 
 class RoomLimitReached(Exception):
     """:meth:`Store.add_room` refused a room: the store holds ``max_rooms`` rooms
@@ -67,6 +70,9 @@ class RoomRecord:
     # whom the room counts against for max_rooms_per_user: the owner, or for the server's own
     # user (a single-user server's whole class) the creating client; "" means `owner`
     quota_key: str = ""
+    # a breakout room: its main room, and the member ids assigned to it (breakouts.py)
+    parent_id: str = ""
+    invited: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -227,6 +233,10 @@ class Store(abc.ABC):
     async def untrack_socket(self, process_id: str, sid: str, room_id: str) -> None:  # noqa: B027
         """It is no longer (it left the room, or disconnected)."""
 
+    async def tracked_sockets(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Every process's tracked sockets ``(sid, room_id, member_id)``, beating or not."""
+        return {}
+
     async def dead_processes(self) -> dict[str, list[tuple[str, str, str]]]:
         """The processes whose heartbeat lapsed, each with its tracked sockets
         ``(sid, room_id, member_id)``."""
@@ -237,3 +247,34 @@ class Store(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the in-memory Store has none."""
+
+    # The tools of a lesson (hands.py, breakouts.py): a room's raised hands, its open
+    # breakouts, and the boards of its recalled breakouts. Each goes with its room.
+    @abc.abstractmethod
+    async def hands(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's raised hands (Hand dicts), in the order they were raised."""
+
+    @abc.abstractmethod
+    async def raise_hand(self, room_id: str, hand: dict[str, Any]) -> bool:
+        """Queue ``hand`` (its ``member_id``'s) last; False, changing nothing, when that member's
+        hand is already up (it keeps its place) or the room is gone."""
+
+    @abc.abstractmethod
+    async def lower_hand(self, room_id: str, member_id: str | None) -> dict[str, Any] | None:
+        """Take the member's hand (``None``: the first hand) out of the queue; the hand taken,
+        or None when there was none."""
+
+    @abc.abstractmethod
+    async def breakouts(self, room_id: str) -> dict[str, Any] | None:
+        """The room's open breakouts as :meth:`save_breakouts` left them, or None."""
+
+    @abc.abstractmethod
+    async def save_breakouts(self, room_id: str, state: dict[str, Any] | None) -> None:
+        """Record the room's open breakouts (None: none are open); under the room lock."""
+
+    @abc.abstractmethod
+    async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
+        """Keep a recalled breakout's board (a BoardState dict) with its main room."""
+
+    @abc.abstractmethod
+    async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None: ...

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..board import fold_extends
 from .base import (
+    EXTEND_WINDOW,
     BoardBudgetExceeded,
     BoardSlice,
     ByteBudget,
@@ -38,6 +39,16 @@ class _Board:
 
 
 @dataclass
+class _Lesson:
+    """A room's raised hands (by member id, in raise order), open breakouts and the boards
+    of its recalled breakouts."""
+
+    hands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    breakouts: dict[str, Any] | None = None
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class _Room:
     record: RoomRecord
     members: dict[str, MemberRecord] = field(default_factory=dict)
@@ -45,6 +56,7 @@ class _Room:
     chat: deque[dict[str, Any]] = field(default_factory=deque)
     present_counter: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lesson: _Lesson = field(default_factory=_Lesson)
 
 
 class MemoryStore(Store):
@@ -57,7 +69,7 @@ class MemoryStore(Store):
 
     max_tickets = 100_000  # live tickets kept at most (each user asks at most ~1/s)
 
-    def __init__(self, extend_window: int = 5000) -> None:
+    def __init__(self, extend_window: int = EXTEND_WINDOW) -> None:
         self._rooms: dict[str, _Room] = {}
         self._tickets: dict[str, tuple[Ticket, float]] = {}  # ticket -> (what, expiry)
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
@@ -232,3 +244,43 @@ class MemoryStore(Store):
             self._failures[(user, room_id)] = (count - 1, expires)
         else:
             self._failures.pop((user, room_id), None)
+
+    # ---------------------------------------------------------------------------------------
+    # the tools of a lesson (no await between a check and its change: atomic on the loop)
+
+    async def hands(self, room_id: str) -> list[dict[str, Any]]:
+        room = self._rooms.get(room_id)
+        return list(room.lesson.hands.values()) if room else []
+
+    async def raise_hand(self, room_id: str, hand: dict[str, Any]) -> bool:
+        room = self._rooms.get(room_id)
+        if room is None or hand["member_id"] in room.lesson.hands:
+            return False
+        room.lesson.hands[hand["member_id"]] = hand
+        return True
+
+    async def lower_hand(self, room_id: str, member_id: str | None) -> dict[str, Any] | None:
+        room = self._rooms.get(room_id)
+        if room is None or not room.lesson.hands:
+            return None
+        if member_id is None:
+            member_id = next(iter(room.lesson.hands))
+        return room.lesson.hands.pop(member_id, None)
+
+    async def breakouts(self, room_id: str) -> dict[str, Any] | None:
+        room = self._rooms.get(room_id)
+        return room.lesson.breakouts if room else None
+
+    async def save_breakouts(self, room_id: str, state: dict[str, Any] | None) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.lesson.breakouts = state
+
+    async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            room.lesson.kept[breakout_id] = board
+
+    async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None:
+        room = self._rooms.get(room_id)
+        return room.lesson.kept.get(breakout_id) if room else None

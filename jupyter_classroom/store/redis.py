@@ -13,6 +13,10 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
     {prefix}room:{id}:pending      LIST  seqs of ``extend`` ops not folded yet
     {prefix}room:{id}:chat         LIST  ChatMessage JSON, trimmed to the backlog
     {prefix}room:{id}:lock         STRING the room lock's holder token (PX lease)
+    {prefix}room:{id}:hands        ZSET  member id -> raise order (raised hands; the room
+                                         hash's ``breakouts`` field holds open breakouts)
+    {prefix}room:{id}:handq        HASH  member id -> Hand JSON
+    {prefix}room:{id}:kept         HASH  breakout id -> its board when recalled (BoardState)
     {prefix}ticket:{sha256}        STRING [room id, member id, user] (PX ttl; the key hashes
                                          the ticket)
     {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
@@ -46,9 +50,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, cast
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from .base import (
+    EXTEND_WINDOW,
     BoardBudgetExceeded,
     BoardSlice,
     ByteBudget,
@@ -220,6 +225,48 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
+# The tools of a lesson. Each write checks that the room still exists, so that a write racing
+# the room's delete leaves no key behind.
+
+# KEYS: room, hands (order), handq (JSON); ARGV: member id, Hand JSON -> 1 raised, 0 not
+_RAISE_HAND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 0 end
+redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[1], 'hands', 1), ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: hands (order), handq (JSON); ARGV: member id ('' the first) -> the Hand JSON or nil
+_LOWER_HAND = """
+local id = ARGV[1]
+if id == '' then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0)
+  if #first == 0 then return false end
+  id = first[1]
+end
+local hand = redis.call('HGET', KEYS[2], id)
+redis.call('ZREM', KEYS[1], id)
+if not hand then return false end
+redis.call('HDEL', KEYS[2], id)
+return hand
+"""
+
+# KEYS: room; ARGV: field, value ('' deletes the field)
+_SAVE_FIELD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+"""
+
+# KEYS: room, kept; ARGV: breakout id, BoardState JSON
+_KEEP_BOARD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
 
 _DECODE_SLICE = 2_000_000  # bytes of a board decoded between two yields to the loop
 _loads = msgspec.json.Decoder().decode  # faster than json.loads; a late join decodes the board
@@ -294,6 +341,9 @@ class _Keys:
         return [self.room, self.members, self.order, self.ops, self.meta, self.pending, self.chat]
 
 
+MAX_CONNECTIONS = 64  # to Redis, per process: more commands at once wait for one
+
+
 class RedisStore(Store):
     """Rooms in Redis, shared by every room-server process that uses the same ``url``.
 
@@ -307,13 +357,20 @@ class RedisStore(Store):
         self,
         url: str,
         *,
-        extend_window: int = 5000,
+        extend_window: int = EXTEND_WINDOW,
         prefix: str = "jc:",
         lock_ttl: float = 5.0,
         lock_wait: float = 10.0,
         redis: Redis | None = None,
     ) -> None:
-        self.redis: Redis = redis or Redis.from_url(url, decode_responses=True)
+        # A pool that makes a command wait for a free connection rather than fail: a class
+        # leaving at once (hundreds of disconnects, each a few commands) would otherwise pass
+        # redis-py's cap and turn departures into errors, leaving members present.
+        self.redis: Redis = redis or Redis.from_pool(  # (the client owns it: closes it)
+            BlockingConnectionPool.from_url(
+                url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=lock_wait
+            )
+        )
         self.prefix = prefix
         self.extend_window = extend_window
         self.lock_ttl = lock_ttl
@@ -336,6 +393,10 @@ class RedisStore(Store):
         self._refund_failure = script(_REFUND_FAILURE)
         self._release = script(_RELEASE)
         self._renew = script(_RENEW)
+        self._raise_hand = script(_RAISE_HAND)
+        self._lower_hand = script(_LOWER_HAND)
+        self._save_field = script(_SAVE_FIELD)
+        self._keep_board = script(_KEEP_BOARD)
 
     def _keys(self, room_id: str) -> _Keys:
         return _Keys.of(self.prefix, room_id)
@@ -416,6 +477,7 @@ class RedisStore(Store):
 
     async def delete_room(self, room_id: str) -> None:
         await self._delete_room(keys=[self._index, *self._keys(room_id).data], args=[room_id])
+        await self.redis.delete(*self._lesson_keys(room_id))
 
     async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
         room_ids = cast(list[str], await self.redis.zrange(self._index, 0, -1))
@@ -675,20 +737,27 @@ class RedisStore(Store):
     async def untrack_socket(self, process_id: str, sid: str, room_id: str) -> None:
         await self.redis.hdel(self._proc_key(process_id, "sockets"), f"{sid} {room_id}")
 
+    async def _tracked(self, process_id: str) -> list[tuple[str, str, str]]:
+        tracked = cast(
+            dict[str, str], await self.redis.hgetall(self._proc_key(process_id, "sockets"))
+        )
+        return [
+            (sid, room_id, member_id)
+            for key, member_id in tracked.items()
+            for sid, _, room_id in [key.partition(" ")]
+        ]
+
+    async def tracked_sockets(self) -> dict[str, list[tuple[str, str, str]]]:
+        processes = cast(set[str], await self.redis.smembers(f"{self.prefix}procs"))
+        return {process_id: await self._tracked(process_id) for process_id in sorted(processes)}
+
     async def dead_processes(self) -> dict[str, list[tuple[str, str, str]]]:
         dead: dict[str, list[tuple[str, str, str]]] = {}
         processes = cast(set[str], await self.redis.smembers(f"{self.prefix}procs"))
         for process_id in sorted(processes):
             if await self.redis.exists(self._proc_key(process_id, "alive")):
                 continue
-            tracked = cast(
-                dict[str, str], await self.redis.hgetall(self._proc_key(process_id, "sockets"))
-            )
-            dead[process_id] = [
-                (sid, room_id, member_id)
-                for key, member_id in tracked.items()
-                for sid, _, room_id in [key.partition(" ")]
-            ]
+            dead[process_id] = await self._tracked(process_id)
         return dead
 
     async def forget_process(self, process_id: str) -> None:
@@ -696,3 +765,47 @@ class RedisStore(Store):
             pipe.delete(self._proc_key(process_id, "sockets"))
             pipe.srem(f"{self.prefix}procs", process_id)
             await pipe.execute()
+
+    # ---------------------------------------------------------------------------------------
+    # the tools of a lesson: hands and breakouts
+
+    def _lesson_keys(self, room_id: str) -> list[str]:
+        """The room's hands (order, then Hand JSON) and its recalled breakouts' boards."""
+        base = self._keys(room_id).room
+        return [f"{base}:hands", f"{base}:handq", f"{base}:kept"]
+
+    async def hands(self, room_id: str) -> list[dict[str, Any]]:
+        order, by_member, _ = self._lesson_keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(order, 0, -1)
+            pipe.hgetall(by_member)
+            members, hands = await pipe.execute()
+        return [_loads(hands[member]) for member in members if member in hands]
+
+    async def raise_hand(self, room_id: str, hand: dict[str, Any]) -> bool:
+        order, by_member, _ = self._lesson_keys(room_id)
+        keys = [self._keys(room_id).room, order, by_member]
+        return bool(await self._raise_hand(keys=keys, args=[hand["member_id"], _dumps(hand)]))
+
+    async def lower_hand(self, room_id: str, member_id: str | None) -> dict[str, Any] | None:
+        order, by_member, _ = self._lesson_keys(room_id)
+        raw = await self._lower_hand(keys=[order, by_member], args=[member_id or ""])
+        return _loads(raw) if raw else None
+
+    async def breakouts(self, room_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hget(self._keys(room_id).room, "breakouts")
+        return _loads(raw) if raw else None
+
+    async def save_breakouts(self, room_id: str, state: dict[str, Any] | None) -> None:
+        value = "" if state is None else _dumps(state)
+        await self._save_field(keys=[self._keys(room_id).room], args=["breakouts", value])
+
+    async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
+        kept = self._lesson_keys(room_id)[2]
+        await self._keep_board(
+            keys=[self._keys(room_id).room, kept], args=[breakout_id, _dumps(board)]
+        )
+
+    async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hget(self._lesson_keys(room_id)[2], breakout_id)
+        return _loads(raw) if raw else None

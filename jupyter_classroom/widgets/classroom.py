@@ -145,3 +145,63 @@ class Classroom(VBox):
     def leave(self) -> None:
         self.client.leave(self.room_id)
         self._update_header()
+
+    # the tools of a lesson: hands and breakouts
+
+    @property
+    def hands(self) -> list[dict[str, Any]]:
+        """The raised hands ``{member_id, name, raised_at}``, first raised first."""
+        room = self.client.connection.rooms.get(self.room_id)
+        return list(room.hands) if room is not None else []
+
+    def raise_hand(self) -> list[dict[str, Any]]:
+        """Raise your hand (again: it keeps its place); the queue."""
+        return self.client.raise_hand(room_id=self.room_id)
+
+    def lower_hand(self, member: str | None = None) -> list[dict[str, Any]]:
+        """Lower your hand, or (the host) ``member``'s (a member id); the queue."""
+        return self.client.lower_hand(member, room_id=self.room_id)
+
+    def take_hand(self, member: str | None = None) -> dict[str, Any] | None:
+        """(The host) take the first hand, or ``member``'s: that member is told. The hand, or
+        None when no hand is up."""
+        return self.client.take_hand(member, room_id=self.room_id)
+
+    def breakout(
+        self,
+        groups: list[list[str]] | None = None,
+        *,
+        count: int | None = None,
+        minutes: float | None = None,
+        copy_board: bool = False,
+    ) -> list[dict[str, Any]]:
+        """(The host) open breakout rooms: ``groups`` of member ids, or the members but you at
+        random into ``count`` groups (2 by default); ``minutes``: the server brings everyone
+        back then; ``copy_board``: each group starts with a copy of this board. The breakouts
+        ``{room_id, title, members}``; members join theirs from the panel or with
+        ``Classroom.join(room_id)``."""
+        opened = self.client.open_breakouts(
+            groups=groups, count=count, minutes=minutes, copy_board=copy_board,
+            room_id=self.room_id,
+        )  # fmt: skip
+        return list(opened["breakouts"])
+
+    @property
+    def breakouts(self) -> list[dict[str, Any]]:
+        """The open breakouts (none: ``[]``)."""
+        room = self.client.connection.rooms.get(self.room_id)
+        return list(room.breakouts["breakouts"]) if room and room.breakouts else []
+
+    def broadcast(self, text: str) -> None:
+        """(The host) a chat message into every open breakout room."""
+        self.client.broadcast(text, room_id=self.room_id)
+
+    def recall(self) -> list[dict[str, Any]]:
+        """(The host) bring everyone back; each group's board stays readable with
+        :meth:`breakout_board`. The breakouts closed."""
+        return self.client.recall(room_id=self.room_id)
+
+    def breakout_board(self, breakout_id: str) -> dict[str, Any]:
+        """A breakout's board ``{seq, ops, complete}`` (ops as in the protocol): any member's
+        after recall; while breakouts are open, the host's only."""
+        return self.client.breakout_board(breakout_id, room_id=self.room_id)

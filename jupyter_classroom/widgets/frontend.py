@@ -25,13 +25,12 @@ from traitlets import Unicode
 
 from .._version import __version__
 from ..client import Client
-from ..names import LABEXTENSION, WIDGET_MODULE
+from ..names import BOARD_MODE_ENV, LABEXTENSION, WIDGET_MODULE
 from ..protocol import Event
 from ._runtime import describe, submit
 
 MODULE = WIDGET_MODULE
 MODULE_VERSION = f"^{__version__}"
-BOARD_MODE_ENV = "JUPYTER_CLASSROOM_BOARD"  # "kernel" forces the kernel-drawn board
 
 # How long a browser view has to say it loaded, counted from when the kernel is free to read
 # its messages after the widget was shown; then how long queued messages get to arrive.

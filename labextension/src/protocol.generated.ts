@@ -19,9 +19,20 @@ export const EventName = {
   BOARD_CURSOR: 'board:cursor',
   RTC_SIGNAL: 'rtc:signal',
   RTC_MEDIA: 'rtc:media',
+  RTC_PUBLISH: 'rtc:publish',
+  RTC_SUBSCRIBE: 'rtc:subscribe',
+  RTC_SUBSCRIBE_ANSWER: 'rtc:subscribe_answer',
+  RTC_UNPUBLISH: 'rtc:unpublish',
   SERVER_ANNOUNCE: 'server:announce',
   BOARD_FOLLOW: 'board:follow',
   BOARD_SYNC: 'board:sync',
+  HAND_RAISE: 'hand:raise',
+  HAND_LOWER: 'hand:lower',
+  HAND_TAKE: 'hand:take',
+  BREAKOUT_OPEN: 'breakout:open',
+  BREAKOUT_BROADCAST: 'breakout:broadcast',
+  BREAKOUT_RECALL: 'breakout:recall',
+  BREAKOUT_BOARD: 'breakout:board',
   ROOM_LIST_CHANGED: 'room:list_changed',
   ROOM_MEMBER_JOINED: 'room:member_joined',
   ROOM_MEMBER_LEFT: 'room:member_left',
@@ -30,7 +41,14 @@ export const EventName = {
   CHAT_MESSAGE: 'chat:message',
   SERVER_ANNOUNCEMENT: 'server:announcement',
   BOARD_OPS: 'board:ops',
+  BOARD_DELAYED: 'board:delayed',
   ROOM_LIST_DIFF: 'room:list_diff',
+  HAND_QUEUE: 'hand:queue',
+  HAND_TAKEN: 'hand:taken',
+  BREAKOUT_OPENED: 'breakout:opened',
+  BREAKOUT_CLOSED: 'breakout:closed',
+  RTC_PUBLISHERS: 'rtc:publishers',
+  RTC_MODE: 'rtc:mode',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];
 
@@ -65,6 +83,9 @@ export const MAX_SDP = 65536;
 export const MAX_TEXT_OP = 2000;
 export const MAX_ANNOUNCEMENT = 1000;
 export const MAX_BATCH_OPS = 256;
+export const MIN_BREAKOUTS = 2;
+export const MAX_BREAKOUTS = 20;
+export const MAX_BREAKOUT_MINUTES = 240;
 export const COORD_LIMIT = 16000;
 
 /** A board operation, tagged by `type`. */
@@ -304,6 +325,31 @@ export interface RtcMedia {
   to?: string | null;
 }
 
+/** Extension: publish through the room's SFU; `sdp` is the offer (candidates inside). */
+export interface RtcPublish {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..65536 */
+  sdp: string;
+}
+
+/** Extension: watch `member_id`'s published media through the SFU. */
+export interface RtcSubscribe {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id: string;
+}
+
+export interface RtcSubscribeAnswer {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id: string;
+  /** length 1..65536 */
+  sdp: string;
+}
+
 export interface ServerAnnounce {
   /** length 1..1000 */
   text: string;
@@ -327,6 +373,48 @@ export interface BoardSync {
   since?: number | null;
 }
 
+/**
+ * `hand:lower` (without `member_id`: your own hand) and `hand:take` (without
+ * `member_id`: the first in the queue).
+ */
+export interface HandTarget {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id?: string | null;
+}
+
+/**
+ * Extension: `groups` (lists of member ids) as given; else the members but the host
+ * split at random into `count` groups. `minutes`: the server recalls them then.
+ */
+export interface BreakoutOpen {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** >= 2; <= 20; integer */
+  count?: number | null;
+  /** items 1..20; each items 1..10000; each each length 1..64; each each pattern ^[A-Za-z0-9_.:-]+$ */
+  groups?: string[][] | null;
+  /** > 0; <= 240 */
+  minutes?: number | null;
+  /** default false */
+  copy_board?: boolean;
+}
+
+export interface BreakoutBroadcast {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..4000 */
+  text: string;
+}
+
+export interface BreakoutBoard {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  breakout_id: string;
+}
+
 export interface RoomListReply {
   rooms: RoomInfo[];
   can_create?: boolean;
@@ -344,6 +432,8 @@ export interface RoomInfo {
   created_at: string;
   /** integer */
   max_members: number;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  parent_id?: string;
 }
 
 export interface HostRef {
@@ -358,6 +448,10 @@ export interface JoinedReply {
   members: Member[];
   board: BoardState;
   chat: ChatMessage[];
+  hands?: Hand[];
+  breakouts?: BreakoutsOpened;
+  video?: VideoInfo;
+  rtc?: RtcConfig;
 }
 
 export interface Member {
@@ -403,6 +497,38 @@ export interface ChatSender {
   name: string;
 }
 
+/** A raised hand; a room's queue is ordered by `raised_at`. */
+export interface Hand {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id: string;
+  name: string;
+  raised_at: string;
+}
+
+export interface BreakoutsOpened {
+  breakouts: Breakout[];
+  ends_at: string | null;
+}
+
+export interface Breakout {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  title: string;
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  members: string[];
+}
+
+/** extension: how a room carries video now: peer to peer, or through the SFU (Janus). */
+export interface VideoInfo {
+  mode: 'mesh' | 'sfu';
+}
+
+export interface RtcConfig {
+  ice_servers: RTCIceServer[];
+  /** integer */
+  max_publishers: number;
+}
+
 export interface OkReply {}
 
 export interface RoomReply {
@@ -421,12 +547,9 @@ export interface AttachedReply {
   rtc: RtcConfig;
   board?: BoardState;
   chat?: ChatMessage[];
-}
-
-export interface RtcConfig {
-  ice_servers: RTCIceServer[];
-  /** integer */
-  max_publishers: number;
+  hands?: Hand[];
+  breakouts?: BreakoutsOpened;
+  video?: VideoInfo;
 }
 
 export interface ChatSent {
@@ -449,8 +572,32 @@ export interface OpResult {
   error?: ErrorBody;
 }
 
+/** `rtc:publish`'s answer, `rtc:subscribe`'s offer: the SFU's SDP. */
+export interface SdpReply {
+  sdp: string;
+}
+
+/** `rtc:publishers`'s ack: who publishes through the room's SFU now. */
+export interface PublishersReply {
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  publishers: string[];
+}
+
 export interface BoardSynced {
   board: BoardState;
+}
+
+export interface HandsReply {
+  hands: Hand[];
+}
+
+export interface HandTakenReply {
+  hands: Hand[];
+  taken: Hand | null;
+}
+
+export interface BreakoutsReply {
+  breakouts: Breakout[];
 }
 
 export interface RoomListChanged {
@@ -501,7 +648,35 @@ export interface BoardOpEvent {
 export interface BoardOpsEvent {
   /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
   room_id: string;
-  ops: BoardOp[];
+  ops: ListedOp[];
+}
+
+/**
+ * An op in a `board:ops` list. `merged`: the earlier extends of this op's stroke
+ * merged into it, in order (their points come first in `op.points`); a client expands
+ * them back to one extend per seq (docs/protocol.md, "Merged extends").
+ */
+export interface ListedOp {
+  /** integer */
+  seq: number;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  author: string;
+  ts: string;
+  op: Op;
+  merged?: MergedExtend[];
+}
+
+/**
+ * One of the `extend` ops a `board:ops` list merged into a later one of its stroke:
+ * its seq, its id and how many of the merged op's points are its (from the front).
+ */
+export interface MergedExtend {
+  /** integer */
+  seq: number;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  id: string;
+  /** integer */
+  points: number;
 }
 
 export interface CursorEvent {
@@ -511,6 +686,17 @@ export interface CursorEvent {
   member_id: string;
   x: number;
   y: number;
+}
+
+/**
+ * `board:delayed` to a room's drawers: the server sends the room's ink `delay_ms`
+ * late (it is behind); a later one with 0 when it has caught up.
+ */
+export interface BoardDelayed {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** integer */
+  delay_ms: number;
 }
 
 export interface RtcSignalEvent {
@@ -530,10 +716,58 @@ export interface RtcMediaEvent {
   video: boolean;
 }
 
+/**
+ * The members whose media the room's SFU carries now. `reset`: the SFU restarted and
+ * lost every stream: publishers publish again, watchers subscribe again.
+ */
+export interface RtcPublishers {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  publishers: string[];
+  /** default false */
+  reset?: boolean;
+}
+
+/** A room's video now goes through the SFU: its members stop the mesh and publish there. */
+export interface RtcMode {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  mode: 'mesh' | 'sfu';
+}
+
 export interface Announcement {
   text: string;
   from: string;
   ts: string;
+}
+
+export interface HandQueue {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  hands: Hand[];
+}
+
+export interface HandTaken {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  by: string;
+}
+
+export interface BreakoutOpenedEvent {
+  breakouts: Breakout[];
+  ends_at: string | null;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+}
+
+export interface BreakoutClosedEvent {
+  breakouts: Breakout[];
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
 }
 
 /** What a client → server event's ack callback receives. */
@@ -561,9 +795,21 @@ export interface ClientPayloads {
   'board:cursor': BoardCursor;
   'rtc:signal': RtcSignal;
   'rtc:media': RtcMedia;
+  'rtc:publish': RtcPublish;
+  'rtc:subscribe': RtcSubscribe;
+  'rtc:subscribe_answer': RtcSubscribeAnswer;
+  'rtc:unpublish': RoomRef;
+  'rtc:publishers': RoomRef;
   'server:announce': ServerAnnounce;
   'board:follow': BoardFollow;
   'board:sync': BoardSync;
+  'hand:raise': RoomRef;
+  'hand:lower': HandTarget;
+  'hand:take': HandTarget;
+  'breakout:open': BreakoutOpen;
+  'breakout:broadcast': BreakoutBroadcast;
+  'breakout:recall': RoomRef;
+  'breakout:board': BreakoutBoard;
 }
 
 /** The fields of the successful ack of each client → server event that has one. */
@@ -582,9 +828,21 @@ export interface ClientAcks {
   'board:ops': OpsAccepted;
   'rtc:signal': OkReply;
   'rtc:media': OkReply;
+  'rtc:publish': SdpReply;
+  'rtc:subscribe': SdpReply;
+  'rtc:subscribe_answer': OkReply;
+  'rtc:unpublish': OkReply;
+  'rtc:publishers': PublishersReply;
   'server:announce': OkReply;
   'board:follow': OkReply;
   'board:sync': BoardSynced;
+  'hand:raise': HandsReply;
+  'hand:lower': HandsReply;
+  'hand:take': HandTakenReply;
+  'breakout:open': BreakoutsOpened;
+  'breakout:broadcast': OkReply;
+  'breakout:recall': BreakoutsReply;
+  'breakout:board': BoardSynced;
 }
 
 /** The payload of each server → client event. */
@@ -599,9 +857,16 @@ export interface ServerPayloads {
   'board:op': BoardOpEvent;
   'board:ops': BoardOpsEvent;
   'board:cursor': CursorEvent;
+  'board:delayed': BoardDelayed;
   'rtc:signal': RtcSignalEvent;
   'rtc:media': RtcMediaEvent;
+  'rtc:publishers': RtcPublishers;
+  'rtc:mode': RtcMode;
   'server:announcement': Announcement;
+  'hand:queue': HandQueue;
+  'hand:taken': HandTaken;
+  'breakout:opened': BreakoutOpenedEvent;
+  'breakout:closed': BreakoutClosedEvent;
 }
 
 /** Client → server events for socket.io-client's `Socket<ServerEvents, ClientEvents>`
@@ -622,9 +887,21 @@ export interface ClientEvents {
   'board:cursor': (payload: BoardCursor) => void;
   'rtc:signal': (payload: RtcSignal, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:media': (payload: RtcMedia, ack: (reply: Ack<OkReply>) => void) => void;
+  'rtc:publish': (payload: RtcPublish, ack: (reply: Ack<SdpReply>) => void) => void;
+  'rtc:subscribe': (payload: RtcSubscribe, ack: (reply: Ack<SdpReply>) => void) => void;
+  'rtc:subscribe_answer': (payload: RtcSubscribeAnswer, ack: (reply: Ack<OkReply>) => void) => void;
+  'rtc:unpublish': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;
+  'rtc:publishers': (payload: RoomRef, ack: (reply: Ack<PublishersReply>) => void) => void;
   'server:announce': (payload: ServerAnnounce, ack: (reply: Ack<OkReply>) => void) => void;
   'board:follow': (payload: BoardFollow, ack: (reply: Ack<OkReply>) => void) => void;
   'board:sync': (payload: BoardSync, ack: (reply: Ack<BoardSynced>) => void) => void;
+  'hand:raise': (payload: RoomRef, ack: (reply: Ack<HandsReply>) => void) => void;
+  'hand:lower': (payload: HandTarget, ack: (reply: Ack<HandsReply>) => void) => void;
+  'hand:take': (payload: HandTarget, ack: (reply: Ack<HandTakenReply>) => void) => void;
+  'breakout:open': (payload: BreakoutOpen, ack: (reply: Ack<BreakoutsOpened>) => void) => void;
+  'breakout:broadcast': (payload: BreakoutBroadcast, ack: (reply: Ack<OkReply>) => void) => void;
+  'breakout:recall': (payload: RoomRef, ack: (reply: Ack<BreakoutsReply>) => void) => void;
+  'breakout:board': (payload: BreakoutBoard, ack: (reply: Ack<BoardSynced>) => void) => void;
 }
 
 /** Server → client events, for socket.io-client's typed `Socket`. */
@@ -639,7 +916,14 @@ export interface ServerEvents {
   'board:op': (payload: BoardOpEvent) => void;
   'board:ops': (payload: BoardOpsEvent) => void;
   'board:cursor': (payload: CursorEvent) => void;
+  'board:delayed': (payload: BoardDelayed) => void;
   'rtc:signal': (payload: RtcSignalEvent) => void;
   'rtc:media': (payload: RtcMediaEvent) => void;
+  'rtc:publishers': (payload: RtcPublishers) => void;
+  'rtc:mode': (payload: RtcMode) => void;
   'server:announcement': (payload: Announcement) => void;
+  'hand:queue': (payload: HandQueue) => void;
+  'hand:taken': (payload: HandTaken) => void;
+  'breakout:opened': (payload: BreakoutOpenedEvent) => void;
+  'breakout:closed': (payload: BreakoutClosedEvent) => void;
 }

@@ -1,39 +1,22 @@
 /**
  * The `Video` widget: model and view.
  *
- * The view runs on the page's one classroom socket (page/session.ts), which is attached to
- * the kernel's membership with a one-time ticket the kernel hands over the widget's comm; the
- * board, chat and participants views of the page share that socket. Signaling therefore never
- * waits on a busy kernel. Media flows peer to peer (a full mesh, see mesh.ts).
+ * The view is a thin adapter around the video itself (`VideoSurface`, video-surface.ts:
+ * capture, mesh or SFU, tiles, toggles, `rtc:media`), which the main-area video
+ * (video-widget.ts) uses too. What is the notebook's here: the room comes from the widget's
+ * model (`room_id`, `member_id`, `socket_path`), on the page's one classroom socket
+ * (page/session.ts), attached to the kernel's membership with a one-time ticket the kernel
+ * hands over the widget's comm (signaling never waits on a busy kernel); the kernel hears
+ * `{type: 'rendered'}`; one view per model owns the camera.
  */
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 
 import { KernelTickets } from './kernel-ticket';
-import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
-import { SignalData } from './negotiation';
-import { isRefusal, refusalMessage } from './page/connect';
-import { AttachAck, LinkState, pageSession, RequestError, RoomLink } from './page/session';
+import { pageSession, RoomLink } from './page/session';
 import { modelRoom, PageSocketModel } from './page/view-link';
+import { VideoSurface } from './video-surface';
 
-/** A room member as in protocol.md. */
-export interface Member {
-  id: string;
-  name: string;
-  color?: string;
-  role?: string;
-}
-
-/** Statuses that describe the media situation rather than a transition. */
-const STEADY_CODES = new Set([
-  'publishing',
-  'denied',
-  'no-device',
-  'busy',
-  'unsupported',
-  'media-error',
-  'over-capacity'
-]);
-const ACK_TIMEOUT_MS = 15000;
+export type { Member, VideoMode } from './video-surface';
 
 export class VideoModel extends PageSocketModel {
   static model_name = 'VideoModel';
@@ -43,63 +26,26 @@ export class VideoModel extends PageSocketModel {
 /** Which view of a model owns the camera and the attached socket. */
 const activeViews = new WeakMap<DOMWidgetModel, VideoView>();
 
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    return err.message;
-  }
-  return String(err);
-}
-
-function errorName(err: unknown): string {
-  return (err as { name?: string } | null)?.name ?? '';
-}
-
 export class VideoView extends DOMWidgetView {
   render(): void {
-    this.el.classList.add('jc-video');
-    this.el.dataset.publishing = 'false';
-    this.el.dataset.attached = 'false';
-
-    this._statusEl = document.createElement('div');
-    this._statusEl.className = 'jc-video-status';
-    this._statusEl.setAttribute('role', 'status');
-
-    const toolbar = document.createElement('div');
-    toolbar.className = 'jc-video-toolbar';
-    this._muteBtn = this._button('jc-video-mute', 'Mute', () => this._toggleMute());
-    this._cameraBtn = this._button('jc-video-camera', 'Camera off', () => void this._toggleCamera());
-    this._shareBtn = this._button('jc-video-share', 'Share screen', () => void this._toggleShare());
-    toolbar.append(this._muteBtn, this._cameraBtn, this._shareBtn);
-
-    this._grid = document.createElement('div');
-    this._grid.className = 'jc-video-grid';
-
-    this._localEl = document.createElement('div');
-    this._localEl.className = 'jc-video-box jc-video-local';
-    this._localVideo = document.createElement('video');
-    this._localVideo.muted = true;
-    this._localVideo.autoplay = true;
-    this._localVideo.playsInline = true;
-    const localLabel = document.createElement('div');
-    localLabel.className = 'jc-video-name';
-    localLabel.textContent = 'You';
-    this._localEl.append(this._localVideo, localLabel);
-    this._grid.append(this._localEl);
-
-    this.el.append(toolbar, this._grid, this._statusEl);
-    this._updateButtons();
+    this._surface = new VideoSurface(this.el, {
+      released: link => {
+        this._tickets?.cancelAll();
+        link.release();
+      }
+    });
     // The kernel hears that this front-end loaded the view (else it says video cannot show here).
     this.send({ type: 'rendered' });
 
     if (activeViews.has(this.model) && activeViews.get(this.model) !== this) {
-      this._setStatus('secondary', 'Video is running in another view of this widget.');
+      this._surface.setStatus('secondary', 'Video is running in another view of this widget.');
       return;
     }
     activeViews.set(this.model, this);
 
     this._tickets = new KernelTickets(this);
     this._tickets.onSlow = () =>
-      this._setStatus('waiting-kernel', 'Waiting for the kernel to answer (is a cell running?)…');
+      this._surface.setStatus('waiting-kernel', 'Waiting for the kernel to answer (is a cell running?)…');
     // The kernel usually sets the three traits together: restart once.
     this.listenTo(this.model, 'change:room_id change:member_id change:socket_path', () => {
       clearTimeout(this._restartTimer);
@@ -115,594 +61,33 @@ export class VideoView extends DOMWidgetView {
     if (activeViews.get(this.model) === this) {
       activeViews.delete(this.model);
     }
-    this._stopSession();
-    this._stopLocalMedia();
+    this._surface?.dispose();
     super.remove();
   }
 
-  // --- session lifecycle ---------------------------------------------------
+  /** The video as this page runs it (for tests). */
+  get surface(): VideoSurface {
+    return this._surface;
+  }
 
   /** (Re)starts from scratch for the model's current room. */
   private _restart(): void {
-    this._stopSession();
+    this._surface.stop();
     const room = modelRoom(this.model);
     if (!room) {
-      this._setStatus('idle', 'Not in a room yet.');
+      this._surface.setStatus('idle', 'Not in a room yet.');
       return;
     }
-    this._generation++;
-    this._connect(room.socketPath, room.roomId, room.memberId, this._generation);
-  }
-
-  /** Joins the page's one classroom socket (page/session.ts), attached to the kernel's member. */
-  private _connect(socketPath: string, roomId: string, memberId: string, generation: number): void {
-    const session = pageSession(socketPath);
-    const link = session.link(roomId, memberId, () =>
-      this._tickets.ask(() => this._isCurrent(link, generation) && session.socket.connected)
+    // Joins the page's one classroom socket, attached to the kernel's member.
+    const session = pageSession(room.socketPath);
+    const link: RoomLink = session.link(room.roomId, room.memberId, () =>
+      this._tickets.ask(() => !this._disposed && this._surface.link === link && session.socket.connected)
     );
-    this._link = link;
-    const onConnectError = (err: unknown): void => {
-      if (this._isCurrent(link, generation)) {
-        // A refusal is the server's sentence (what to do); anything else is the network.
-        const message = refusalMessage(err);
-        this._setStatus(
-          'error',
-          isRefusal(err)
-            ? `The classroom server did not let this page in: ${message}`
-            : `Cannot reach the classroom server (${message}); trying again…`
-        );
-      }
-    };
-    session.socket.on('connect_error', onConnectError);
-    this._off.push(
-      () => session.socket.off('connect_error', onConnectError),
-      link.state.changed.connect(state => this._linkState(link, generation, state)),
-      link.onAttached.connect(ack => this._isCurrent(link, generation) && this._attached(link, ack)),
-      link.on('room:member_joined', (ev: { member: Member }) => {
-        this._mesh?.addMember(ev.member);
-      }),
-      link.on('room:member_left', (ev: { member_id: string; reason: string }) => {
-        if (ev.member_id === this._localId) {
-          this._endSession(
-            ev.reason === 'kicked'
-              ? 'You were removed from the room.'
-              : ev.reason === 'disconnected'
-                ? "Your kernel's room connection ended; run the cell again to rejoin."
-                : 'You left the room.'
-          );
-          return;
-        }
-        this._mesh?.removeMember(ev.member_id);
-      }),
-      link.on('rtc:media', (ev: { from: string; audio: boolean; video: boolean }) => {
-        if (typeof ev.from === 'string') {
-          this._remoteMedia.set(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
-          this._showRemoteMedia(ev.from);
-        }
-      }),
-      link.on('rtc:signal', (ev: { from: string; data: SignalData }) => {
-        if (this._mesh && ev.data && typeof ev.data.type === 'string') {
-          void this._mesh.handleSignal(ev.from, ev.data);
-        }
-      })
-    );
-    if (link.attached) {
-      this._attached(link, link.attached); // another view of this room attached it already
-    } else {
-      this._linkState(link, generation, link.state.value);
-    }
+    this._surface.connect(link);
   }
 
-  private _linkState(link: RoomLink, generation: number, state: LinkState): void {
-    if (!this._isCurrent(link, generation)) {
-      return;
-    }
-    if (state === 'ended') {
-      if (!this._localId) {
-        // never attached: the attach itself was refused (say, the member was kicked meanwhile)
-        const message = link.message || 'Could not join the room.';
-        this._stopSession();
-        this._setStatus('error', message);
-      } else if (this._statusCode !== 'ended') {
-        this._endSession(link.message || 'You left the room.');
-      }
-      return;
-    }
-    if (state === 'attached') {
-      return; // onAttached follows
-    }
-    this.el.dataset.attached = 'false';
-    if (state === 'attaching') {
-      this._setStatus(this._mesh ? 'reconnecting' : 'attaching', this._mesh ? 'Reconnecting…' : 'Joining the video…');
-    } else if (link.session.state.value !== 'connected') {
-      this._setStatus('reconnecting', 'Connection to the classroom lost; reconnecting…');
-    } else {
-      this._setStatus('error', `Could not join the video: ${link.message}`);
-    }
-  }
-
-  private _attached(link: RoomLink, ack: AttachAck): void {
-    if (!ack.you || !ack.room) {
-      this._setStatus('error', 'Could not join the video: unexpected reply');
-      return;
-    }
-    this.el.dataset.attached = 'true';
-    this._onAttached(link, ack as AttachAck & { room: { id: string }; you: Member });
-  }
-
-  private _onAttached(link: RoomLink, ack: AttachAck & { room: { id: string }; you: Member }): void {
-    const roomId = ack.room.id;
-    const members = ack.members ?? [];
-    const iceServers = ack.rtc?.ice_servers ?? [];
-    const maxPublishers = ack.rtc?.max_publishers ?? DEFAULT_MAX_PUBLISHERS;
-
-    if (this._mesh && this._localId === ack.you.id && this._roomId === roomId) {
-      // Re-attached after a reconnect: keep live connections, fix membership.
-      this._mesh.syncMembers(members);
-      const [code, message] = this._steadyStatus ?? ['connected', 'Connected.'];
-      this._setStatus(code, message);
-      this._announcedMedia = ''; // say it again: what we sent while away may be lost
-      this._announceMedia();
-      return;
-    }
-    this._mesh?.dispose();
-    this._clearRemoteTiles();
-    this._steadyStatus = null;
-    this._roomId = roomId;
-    this._localId = ack.you.id;
-    this._localEl.dataset.memberId = ack.you.id;
-
-    const send = (to: string, data: SignalData): Promise<void> | undefined => {
-      if (!link.session.socket.connected) {
-        return;
-      }
-      return link.request('rtc:signal', { room_id: roomId, to, data }, ACK_TIMEOUT_MS).then(
-        () => undefined,
-        err => {
-          if (err instanceof RequestError && err.code !== 'disconnected' && err.code !== 'timeout') {
-            console.warn('jupyter-classroom: rtc:signal refused', err.message);
-          }
-        }
-      );
-    };
-    const mesh = new Mesh({
-      localId: ack.you.id,
-      createPeerConnection: () => new RTCPeerConnection({ iceServers }),
-      send
-    });
-    this._mesh = mesh;
-    mesh.peerAdded.connect(({ remoteId, member }) => {
-      this._addTile(remoteId, member.name);
-      this._announceMedia(remoteId); // it cannot know yet whether we are muted
-    });
-    mesh.peerRemoved.connect(({ remoteId }) => this._removeTile(remoteId));
-    mesh.trackAdded.connect(({ remoteId, track, streams }) => this._onRemoteTrack(remoteId, track, streams));
-    mesh.connectionStateChanged.connect(({ remoteId, state }) => {
-      const tile = this._tiles.get(remoteId);
-      if (tile) {
-        tile.el.dataset.state = state;
-      }
-    });
-    mesh.errorOccurred.connect(({ remoteId, error, context }) =>
-      console.warn(`jupyter-classroom: WebRTC ${context} with ${remoteId} failed`, error)
-    );
-
-    const others = members.filter(m => m.id !== ack.you.id);
-    const publish = mayPublish(others.length, maxPublishers);
-    if (publish && this._localStream) {
-      mesh.publish(this._outStream!);
-    }
-    for (const member of others) {
-      // This is a new session: any connection the others hold to us is stale. They opened one
-      // when our kernel joined, before this view attached, and its offer reached no browser
-      // (or it belongs to a page of ours that was reloaded). An impolite peer would wait for
-      // the answer to that lost offer and ignore ours forever: tell it to drop it first (a
-      // socket keeps the order, so our offer follows the bye).
-      void send(member.id, { type: 'bye' })?.catch(() => undefined);
-      mesh.addMember(member);
-    }
-    if (!publish) {
-      this._publishAllowed = false;
-      this._stopLocalMedia();
-      this._setStatus(
-        'over-capacity',
-        `Video is limited to ${maxPublishers} publishers and the room already has ${others.length} other ` +
-          'members: you are watching only (your camera and microphone are not sent).'
-      );
-      this._updateButtons();
-      return;
-    }
-    this._publishAllowed = true;
-    if (!this._localStream) {
-      void this._startLocalMedia(mesh);
-    } else {
-      this._setStatus('publishing', 'Connected: your camera and microphone are live.');
-    }
-  }
-
-  /** Closes peer connections and leaves the page socket (shared: it stays), keeps the camera. */
-  private _stopSession(): void {
-    this._generation++;
-    this._tickets?.cancelAll();
-    this._off.forEach(off => off());
-    this._off = [];
-    this._mesh?.dispose();
-    this._mesh = null;
-    this._clearRemoteTiles();
-    this._remoteMedia.clear();
-    this._announcedMedia = '';
-    this._link?.release();
-    this._link = null;
-    this._roomId = '';
-    this._localId = '';
-    if (this.el) {
-      this.el.dataset.attached = 'false';
-    }
-  }
-
-  private _endSession(message: string): void {
-    this._stopSession();
-    this._stopLocalMedia();
-    this._setStatus('ended', message);
-  }
-
-  private _isCurrent(link: RoomLink, generation: number): boolean {
-    return !this._disposed && this._link === link && this._generation === generation;
-  }
-
-  // --- local media ----------------------------------------------------------
-
-  private async _startLocalMedia(mesh: Mesh): Promise<void> {
-    const devices = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
-    if (!devices?.getUserMedia) {
-      this._receiveOnly(
-        'unsupported',
-        'This page cannot use the camera (it needs https or localhost): watching only.'
-      );
-      return;
-    }
-    this._setStatus('media', 'Asking for camera and microphone…');
-    let stream: MediaStream | null = null;
-    let lastError: unknown = null;
-    const attempts: MediaStreamConstraints[] = [
-      { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 } } },
-      { audio: true, video: false },
-      { audio: false, video: true }
-    ];
-    for (const constraints of attempts) {
-      try {
-        stream = await devices.getUserMedia(constraints);
-        break;
-      } catch (err) {
-        lastError = err;
-        // Only a missing device is worth a reduced retry.
-        if (!['NotFoundError', 'OverconstrainedError', 'NotReadableError'].includes(errorName(err))) {
-          break;
-        }
-      }
-    }
-    if (this._disposed || this._mesh !== mesh) {
-      stream?.getTracks().forEach(t => t.stop());
-      return;
-    }
-    if (!stream) {
-      const name = errorName(lastError);
-      if (name === 'NotAllowedError' || name === 'SecurityError') {
-        this._receiveOnly(
-          'denied',
-          'Camera and microphone access was denied: you joined receive-only and can still see and hear the others.'
-        );
-      } else if (name === 'NotFoundError' || name === 'OverconstrainedError') {
-        this._receiveOnly(
-          'no-device',
-          'No camera or microphone was found: you joined receive-only and can still see and hear the others.'
-        );
-      } else if (name === 'NotReadableError') {
-        this._receiveOnly(
-          'busy',
-          'The camera or microphone is in use by another application: you joined receive-only.'
-        );
-      } else {
-        this._receiveOnly('media-error', `Could not start the camera (${describeError(lastError)}): receive-only.`);
-      }
-      return;
-    }
-    this._localStream = stream;
-    this._cameraTrack = stream.getVideoTracks()[0] ?? null;
-    this._outStream = new MediaStream(stream.getTracks());
-    this._localVideo.srcObject = stream;
-    void this._localVideo.play().catch(() => undefined);
-    mesh.publish(this._outStream);
-    this.el.dataset.publishing = 'true';
-    const partial = !this._cameraTrack
-      ? ' (no camera found: audio only)'
-      : stream.getAudioTracks().length === 0
-        ? ' (no microphone found: video only)'
-        : '';
-    this._mediaMessage = `Connected: your camera and microphone are live${partial}.`;
-    this._setStatus('publishing', this._mediaMessage);
-    this._updateButtons();
-  }
-
-  private _receiveOnly(code: string, message: string): void {
-    this._mediaMessage = message;
-    this.el.dataset.publishing = 'false';
-    this._setStatus(code, message);
-    this._updateButtons();
-  }
-
-  private _stopLocalMedia(): void {
-    this._screenTrack?.stop();
-    this._screenTrack = null;
-    this._localStream?.getTracks().forEach(t => t.stop());
-    this._localStream = null;
-    this._cameraTrack = null;
-    this._outStream = null;
-    if (this._localVideo) {
-      this._localVideo.srcObject = null;
-    }
-    if (this.el) {
-      this.el.dataset.publishing = 'false';
-    }
-    if (this._muteBtn) {
-      this._updateButtons();
-    }
-  }
-
-  private _toggleMute(): void {
-    const tracks = this._localStream?.getAudioTracks() ?? [];
-    if (!tracks.length) {
-      return;
-    }
-    const muted = tracks[0].enabled;
-    tracks.forEach(t => (t.enabled = !muted));
-    this._updateButtons();
-  }
-
-  private async _toggleCamera(): Promise<void> {
-    if (!this._localStream && this._mesh && this._publishAllowed) {
-      // Receive-only after a denial: let the user try again.
-      await this._startLocalMedia(this._mesh);
-      return;
-    }
-    if (!this._cameraTrack) {
-      return;
-    }
-    this._cameraTrack.enabled = !this._cameraTrack.enabled;
-    this._updateButtons();
-  }
-
-  private async _toggleShare(): Promise<void> {
-    if (this._screenTrack) {
-      await this._stopShare();
-      return;
-    }
-    const devices = navigator.mediaDevices;
-    if (!this._mesh?.isPublishing || !devices?.getDisplayMedia) {
-      this._setStatus(this._statusCode, 'Screen sharing is not available here.');
-      return;
-    }
-    let display: MediaStream;
-    try {
-      display = await devices.getDisplayMedia({ video: true, audio: false });
-    } catch (err) {
-      if (errorName(err) !== 'NotAllowedError') {
-        this._setStatus(this._statusCode, `Could not share the screen: ${describeError(err)}`);
-      }
-      return;
-    }
-    const track = display.getVideoTracks()[0];
-    if (!track || !this._mesh) {
-      display.getTracks().forEach(t => t.stop());
-      return;
-    }
-    this._screenTrack = track;
-    // The browser's own "Stop sharing" button ends the track.
-    track.addEventListener('ended', () => {
-      if (this._screenTrack === track) {
-        void this._stopShare();
-      }
-    });
-    await this._mesh.setVideoTrack(track);
-    this._localVideo.srcObject = new MediaStream([track]);
-    this.el.dataset.sharing = 'true';
-    this._updateButtons();
-  }
-
-  private async _stopShare(): Promise<void> {
-    const track = this._screenTrack;
-    this._screenTrack = null;
-    track?.stop();
-    this.el.dataset.sharing = 'false';
-    await this._mesh?.setVideoTrack(this._cameraTrack);
-    this._localVideo.srcObject = this._localStream;
-    this._updateButtons();
-  }
-
-  // --- remote tiles -------------------------------------------------------
-
-  private _addTile(remoteId: string, name: string): void {
-    if (this._tiles.has(remoteId)) {
-      return;
-    }
-    const el = document.createElement('div');
-    el.className = 'jc-video-box jc-video-tile';
-    el.dataset.memberId = remoteId;
-    el.dataset.state = 'new';
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    const label = document.createElement('div');
-    label.className = 'jc-video-name';
-    label.textContent = name;
-    el.append(video, label);
-    this._tiles.set(remoteId, { el, video, stream: null });
-    this._showRemoteMedia(remoteId);
-    // Clicking a tile resumes playback blocked by the autoplay policy.
-    el.addEventListener('click', () => {
-      video.muted = false;
-      void video.play().catch(() => undefined);
-    });
-    this._grid.append(el);
-  }
-
-  /** Mark a tile with what its member said of their microphone and camera (`rtc:media`). */
-  private _showRemoteMedia(remoteId: string): void {
-    const tile = this._tiles.get(remoteId);
-    const state = this._remoteMedia.get(remoteId);
-    if (tile && state) {
-      tile.el.dataset.audio = state.audio ? 'on' : 'off';
-      tile.el.dataset.video = state.video ? 'on' : 'off';
-    }
-  }
-
-  /**
-   * Tell the room (or one member who just connected) whether our microphone and camera are
-   * on, so their tiles can show it: a disabled track still flows, as silence or black.
-   */
-  private _announceMedia(to?: string): void {
-    const link = this._link;
-    if (!link || link.state.value !== 'attached' || !this._roomId || !this._mesh) {
-      return;
-    }
-    const audioTrack = this._localStream?.getAudioTracks()[0];
-    const audio = !!audioTrack && audioTrack.enabled;
-    const video = !!this._screenTrack || (!!this._cameraTrack && this._cameraTrack.enabled);
-    const state = `${audio}/${video}`;
-    if (to === undefined) {
-      if (state === this._announcedMedia) {
-        return;
-      }
-      this._announcedMedia = state;
-    }
-    const payload = { room_id: this._roomId, audio, video, ...(to === undefined ? {} : { to }) };
-    void link.request('rtc:media', payload, ACK_TIMEOUT_MS).catch(() => undefined);
-  }
-
-  private _onRemoteTrack(
-    remoteId: string,
-    track: MediaStreamTrack,
-    streams: ReadonlyArray<MediaStream>
-  ): void {
-    const tile = this._tiles.get(remoteId);
-    if (!tile) {
-      return;
-    }
-    if (!tile.stream) {
-      tile.stream = new MediaStream();
-      tile.video.srcObject = tile.stream;
-    }
-    const stream = tile.stream;
-    for (const old of stream.getTracks()) {
-      if (old.kind === track.kind && old !== track) {
-        stream.removeTrack(old);
-      }
-    }
-    if (!stream.getTracks().includes(track)) {
-      stream.addTrack(track);
-    }
-    track.addEventListener('ended', () => stream.removeTrack(track));
-    void streams;
-    tile.el.dataset.hasVideo = String(stream.getVideoTracks().length > 0);
-    tile.video.play().catch(() => {
-      // Autoplay with sound was refused: play muted, unmute on click.
-      tile.video.muted = true;
-      tile.el.dataset.muted = 'true';
-      void tile.video.play().catch(() => undefined);
-      this._setStatus(this._statusCode, `${this._mediaMessage} Click a video to hear it.`.trim());
-    });
-  }
-
-  private _removeTile(remoteId: string): void {
-    const tile = this._tiles.get(remoteId);
-    if (!tile) {
-      return;
-    }
-    tile.video.srcObject = null;
-    tile.el.remove();
-    this._tiles.delete(remoteId);
-  }
-
-  private _clearRemoteTiles(): void {
-    for (const id of Array.from(this._tiles.keys())) {
-      this._removeTile(id);
-    }
-  }
-
-  // --- UI helpers ---------------------------------------------------------
-
-  private _button(cls: string, label: string, onClick: () => void): HTMLButtonElement {
-    const btn = document.createElement('button');
-    btn.type = 'button';
-    btn.className = `jp-Button jc-video-button ${cls}`;
-    btn.textContent = label;
-    btn.addEventListener('click', onClick);
-    return btn;
-  }
-
-  private _updateButtons(): void {
-    const audio = this._localStream?.getAudioTracks()[0];
-    this._muteBtn.disabled = !audio;
-    const muted = !!audio && !audio.enabled;
-    this._muteBtn.textContent = muted ? 'Unmute' : 'Mute';
-    this._muteBtn.setAttribute('aria-pressed', String(muted));
-
-    const receiveOnly = !this._localStream;
-    const cameraOff = !!this._cameraTrack && !this._cameraTrack.enabled;
-    this._cameraBtn.disabled = receiveOnly ? !this._publishAllowed || !this._mesh : !this._cameraTrack;
-    this._cameraBtn.textContent = receiveOnly ? 'Start camera' : cameraOff ? 'Camera on' : 'Camera off';
-    this._cameraBtn.setAttribute('aria-pressed', String(cameraOff));
-
-    const sharing = !!this._screenTrack;
-    this._shareBtn.disabled = !sharing && (receiveOnly || !this._mesh);
-    this._shareBtn.textContent = sharing ? 'Stop sharing' : 'Share screen';
-    this._shareBtn.setAttribute('aria-pressed', String(sharing));
-    this._announceMedia();
-  }
-
-  private _setStatus(code: string, message: string): void {
-    this._statusCode = code;
-    if (STEADY_CODES.has(code)) {
-      this._steadyStatus = [code, message];
-    }
-    if (this._statusEl) {
-      this._statusEl.textContent = message;
-      this._statusEl.dataset.code = code;
-    }
-    if (this.el) {
-      this.el.dataset.status = code;
-    }
-  }
-
-  private _statusEl!: HTMLDivElement;
-  private _grid!: HTMLDivElement;
-  private _localEl!: HTMLDivElement;
-  private _localVideo!: HTMLVideoElement;
-  private _muteBtn!: HTMLButtonElement;
-  private _cameraBtn!: HTMLButtonElement;
-  private _shareBtn!: HTMLButtonElement;
-
-  private _link: RoomLink | null = null;
+  private _surface!: VideoSurface;
   private _tickets!: KernelTickets;
-  private _off: (() => void)[] = [];
-  private _mesh: Mesh | null = null;
-  private _generation = 0;
   private _restartTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private _disposed = false;
-  private _roomId = '';
-  private _localId = '';
-  private _publishAllowed = false;
-  private _statusCode = 'idle';
-  /** The last status describing the media situation, restored after a reconnect. */
-  private _steadyStatus: [string, string] | null = null;
-  private _mediaMessage = '';
-  private _localStream: MediaStream | null = null;
-  private _outStream: MediaStream | null = null;
-  private _cameraTrack: MediaStreamTrack | null = null;
-  private _screenTrack: MediaStreamTrack | null = null;
-  /** What each remote member last said of their microphone and camera. */
-  private _remoteMedia = new Map<string, { audio: boolean; video: boolean }>();
-  /** The state we last told the room (`audio/video`), to send only changes. */
-  private _announcedMedia = '';
-  private _tiles = new Map<string, { el: HTMLDivElement; video: HTMLVideoElement; stream: MediaStream | null }>();
 }

@@ -1,1 +1,3 @@
 import './base.css';
+import './breakouts.css';
+import './board-widget.css';

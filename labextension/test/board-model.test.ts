@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import { arrowHead, hits, topmostHit } from '../src/board/geometry';
-import { BoardChange, BoardModel, visibleObjects } from '../src/board/model';
+import { BoardChange, BoardModel, expandMerged, visibleObjects } from '../src/board/model';
 import {
   Context2D,
   HIGHLIGHTER_ALPHA,
@@ -18,7 +18,9 @@ import {
 import { checkOp } from '../src/board/rules';
 import type {
   BoardOp,
+  ExtendOp,
   ImageOp,
+  ListedOp,
   Op,
   ShapeOp,
   StrokeOp,
@@ -65,6 +67,65 @@ function record(model: BoardModel): BoardChange[] {
   model.changed.connect(change => changes.push(change));
   return changes;
 }
+
+function extend(id: string, target: string, points: [number, number][]): ExtendOp {
+  return { type: 'extend', id, target, points };
+}
+
+/** A `board:ops` list as the server merges it: s's extends 2, 3 and 5 in one op at 5. */
+function mergedList(): ListedOp[] {
+  return [
+    at(1, stroke('s', [[0, 0]])),
+    at(4, stroke('t', [[9, 9]]), 'bob'),
+    {
+      ...at(5, extend('e5', 's', [[1, 1], [2, 2], [3, 3], [4, 4]])),
+      merged: [
+        { seq: 2, id: 'e2', points: 2 },
+        { seq: 3, id: 'e3', points: 1 }
+      ]
+    }
+  ];
+}
+
+describe('merged extends', () => {
+  it('expands a merged op back to one extend per seq, in seq order', () => {
+    const expanded = expandMerged(mergedList());
+    assert.deepEqual(
+      expanded.map(o => [o.seq, o.op.id, (o.op as ExtendOp).points]),
+      [
+        [1, 's', [[0, 0]]],
+        [2, 'e2', [[1, 1], [2, 2]]],
+        [3, 'e3', [[3, 3]]],
+        [4, 't', [[9, 9]]],
+        [5, 'e5', [[4, 4]]]
+      ]
+    );
+    assert.ok(expanded.every(o => !('merged' in o)));
+    const plain = [at(1, stroke('a', [[0, 0]]))];
+    assert.equal(expandMerged(plain), plain, 'a list without merged ops is left as it is');
+  });
+
+  it('applies a merged list with every point once, and knows every part by its id', () => {
+    const model = new BoardModel();
+    model.applyAll(mergedList());
+    assert.equal(model.seq, 5);
+    assert.equal(model.held, 0);
+    assert.deepEqual((model.visible()[0] as StrokeOp).points, [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]]);
+    assert.equal(model.opMeta('e2')?.seq, 2);
+    assert.equal(model.opMeta('e3')?.seq, 3);
+    // the same list again (a resync's delta overlapping it): nothing twice
+    model.applyAll(mergedList());
+    assert.equal((model.visible()[0] as StrokeOp).points.length, 5);
+  });
+
+  it('takes a merged list that starts behind its seq: only the parts past it', () => {
+    // the board came whole at seq 2 (s with e2's points folded in): e3 and e5 are new
+    const model = new BoardModel([at(1, stroke('s', [[0, 0], [1, 1], [2, 2]]))], 2);
+    model.applyAll(mergedList());
+    assert.equal(model.seq, 5);
+    assert.deepEqual((model.visible()[0] as StrokeOp).points, [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]]);
+  });
+});
 
 describe('BoardModel', () => {
   it('applies ops in seq order, holding early ones until the gap fills', () => {

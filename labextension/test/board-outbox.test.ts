@@ -128,6 +128,43 @@ describe('Outbox', () => {
     assert.equal(singles[0].type === 'extend' && singles[0].target, 's1');
   });
 
+  it('holds frames back while maxInFlight await their acks, gathering a stroke into one extend', async () => {
+    const calls: Call[] = [];
+    let ready = 0;
+    const outbox = new Outbox(
+      op => new Promise<number>((resolve, reject) => calls.push({ op, resolve, reject })),
+      { ready: () => ready++ },
+      undefined,
+      2
+    );
+    outbox.put(stroke('s1'));
+    outbox.flush();
+    outbox.extend('s1', [[1, 1]]);
+    outbox.flush();
+    assert.equal(outbox.inFlight, 2);
+    outbox.extend('s1', [[2, 2]]);
+    assert.deepEqual(outbox.flush(), [], 'two frames await acks: this one waits');
+    outbox.extend('s1', [[3, 3]]);
+    assert.deepEqual(outbox.flush(), []);
+    assert.ok(outbox.holds('s1') && outbox.dirty);
+    assert.equal(calls.length, 2);
+    assert.equal(ready, 0);
+    calls[0].resolve(1);
+    await tick();
+    assert.equal(ready, 1, 'an ack made room: flush again');
+    const [extend] = outbox.flush();
+    assert.deepEqual(extend.type === 'extend' && extend.points, [
+      [2, 2],
+      [3, 3]
+    ]);
+    assert.ok(!outbox.holds('s1'));
+    calls[1].resolve(2);
+    calls[2].resolve(3);
+    await tick();
+    assert.equal(outbox.inFlight, 0);
+    assert.equal(ready, 1, 'nothing was held since');
+  });
+
   it('makes distinct protocol-valid op ids', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newOpId()));
     assert.equal(ids.size, 1000);

@@ -199,4 +199,46 @@ describe('BoardCanvasView', () => {
     const redo = ops()[ops().length - 1];
     assert.deepEqual([redo.type, redo.target], ['undo', undo.id]);
   });
+
+  it('takes its own extends back merged, and says while the server delays its ink', async () => {
+    const { view, socket, ink, ops, el } = await render();
+    pointer(ink, 'pointerdown', 10, 20);
+    await frame();
+    pointer(ink, 'pointermove', 30, 40);
+    await frame();
+    pointer(ink, 'pointermove', 50, 60);
+    await frame();
+    pointer(ink, 'pointerup', 50, 60);
+    await frame();
+    const [stroke, first, second] = ops();
+    assert.deepEqual([stroke.type, first.type, second.type], ['stroke', 'extend', 'extend']);
+    // the server's tick merged the two extends: one op at the last seq, the first's part listed
+    socket.fire('board:ops', {
+      room_id: 'r1',
+      ops: [
+        { seq: 1, author: BOB.id, ts: '', op: stroke },
+        {
+          seq: 3,
+          author: BOB.id,
+          ts: '',
+          op: { ...second, points: [...first.points, ...second.points] },
+          merged: [{ seq: 2, id: first.id, points: first.points.length }]
+        }
+      ]
+    });
+    await frame();
+    assert.equal(view.seq, 3);
+    assert.deepEqual((view.visibleObjects()[0] as { points?: unknown }).points, [
+      [10, 20],
+      [30, 40],
+      [50, 60]
+    ]);
+    const notice = el.querySelector('.jc-board-delay') as HTMLElement;
+    assert.ok(notice.hidden);
+    socket.fire('board:delayed', { room_id: 'r1', delay_ms: 820 });
+    assert.ok(!notice.hidden);
+    assert.equal(notice.textContent, 'Your ink is delayed by the server (0.8 s)');
+    socket.fire('board:delayed', { room_id: 'r1', delay_ms: 0 });
+    assert.ok(notice.hidden);
+  });
 });

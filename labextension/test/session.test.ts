@@ -59,7 +59,9 @@ describe('page session', () => {
     const b = pageSession('/classroom/socket.io');
     assert.equal(a, b);
     assert.equal(sockets.length, 1);
-    assert.deepEqual(sockets[0].opts.auth, { batch: true });
+    const { client_id: clientId, ...auth } = sockets[0].opts.auth;
+    assert.deepEqual(auth, { batch: true });
+    assert.match(clientId, /^page-/, 'a client id of the tab keeps its member across reconnects');
     assert.deepEqual(sockets[0].opts.transports, ['websocket']);
   });
 
@@ -96,6 +98,18 @@ describe('page session', () => {
     assert.deepEqual(reattach.payload, { ticket: 'spare-1', board: true, since: 42 });
     assert.equal(asked, 1, 'the kernel was asked once');
     await waitFor(() => link.state.value === 'attached', 'attached again');
+  });
+
+  it('attaches a link made while the socket is already connected, after the caller has it', async () => {
+    const session = pageSession('/classroom/socket.io');
+    const socket = sockets[0];
+    serve(socket);
+    socket.serverConnect(); // opened earlier (by the side panel)
+    // the view's ticket source refers to the link it is being handed
+    const link = session.link('r1', ADA.id, async () => (link.roomId === 'r1' ? 'kernel-1' : ''));
+    await waitFor(() => link.state.value === 'attached', 'attached');
+    assert.deepEqual(socket.emitted[0].payload, { ticket: 'kernel-1', board: true });
+    assert.equal(pageSession('/classroom/socket.io/'), session, 'one session whatever the spelling');
   });
 
   it('asks the kernel again when there is no spare', async () => {

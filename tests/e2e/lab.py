@@ -75,11 +75,13 @@ def start_lab(
     jupyter: Path | None = None,
     disabled: tuple[str, ...] = (),
     base_env: dict[str, str] | None = None,
+    server_args: tuple[str, ...] = (),
 ) -> Lab:
     """Start JupyterLab on a copy of notebooks/ and wait until it answers (``jupyter``: the
     command of another environment, such as a clean venv with the built wheel, run in
     ``base_env``; ``disabled``: lab extensions disabled, as ``jupyter labextension disable``
-    does, in a config dir of this Lab's own)."""
+    does, in a config dir of this Lab's own; ``server_args``: more command-line options, such
+    as ``--ClassroomApp.video_mode=sfu``)."""
     root_dir = workdir / "notebooks"
     shutil.copytree(
         NOTEBOOKS, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.png")
@@ -119,6 +121,7 @@ def start_lab(
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}",
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
         *extra,
+        *server_args,
     ]  # fmt: skip
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -13,7 +13,9 @@
 import { Emitter } from '../emitter';
 import type {
   BoardOp,
+  ExtendOp,
   ImageOp,
+  ListedOp,
   Op,
   ShapeOp,
   StrokeOp,
@@ -82,6 +84,35 @@ export function foldExtends(ops: readonly BoardOp[]): BoardOp[] {
     }
   }
   return folded;
+}
+
+/**
+ * A `board:ops` list with each merged extend (`merged`: the earlier extends of
+ * its stroke the server put into it, with how many of its points are theirs)
+ * back as one extend per seq, as the server stores them, in seq order
+ * (docs/protocol.md, "Merged extends"). Lists without one come back as they are.
+ */
+export function expandMerged(ops: readonly ListedOp[]): BoardOp[] {
+  if (!ops.some(boardOp => boardOp.merged && boardOp.merged.length > 0)) {
+    return ops as BoardOp[];
+  }
+  const out: BoardOp[] = [];
+  for (const { merged, ...boardOp } of ops) {
+    const op = boardOp.op as ExtendOp;
+    if (!merged || merged.length === 0 || op.type !== 'extend') {
+      out.push(boardOp);
+      continue;
+    }
+    let start = 0;
+    for (const part of merged) {
+      const end = start + part.points;
+      const piece: ExtendOp = { ...op, id: part.id, points: op.points.slice(start, end) };
+      out.push({ ...boardOp, seq: part.seq, op: piece });
+      start = end;
+    }
+    out.push({ ...boardOp, op: { ...op, points: op.points.slice(start) } });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /** The result of resolving a folded log: what shows, and why the rest does not. */
@@ -201,9 +232,12 @@ export class BoardModel {
     return 'applied';
   }
 
-  /** Apply ops in order (a `complete: false` board, a `board:ops` list). */
-  applyAll(ops: readonly BoardOp[]): void {
-    for (const boardOp of ops) {
+  /**
+   * Apply ops in order (a `complete: false` board, a `board:ops` list; the
+   * list's merged extends are expanded back to one per seq first).
+   */
+  applyAll(ops: readonly ListedOp[]): void {
+    for (const boardOp of expandMerged(ops)) {
       this.apply(boardOp);
     }
   }

@@ -10,6 +10,12 @@
  * Every op sent is pending until its ack: the board shows accepted ops plus pending ones.
  * A refused op (say, the host locked the board) is dropped from pending and reported, and
  * the board redraws from the accepted ops.
+ *
+ * Backpressure: with `maxInFlight`, a flush sends nothing while that many frames await their
+ * acks (a server behind, or pacing this socket, acks later): the ops wait and a live stroke's
+ * points keep gathering, so the next frame carries them as one extend, and `ready` says when
+ * to flush again. What the person draws is never dropped, and never queued for seconds in
+ * the socket.
  */
 import type { Op } from '../protocol.generated';
 
@@ -29,6 +35,8 @@ export interface OutboxEvents {
   accepted?: (op: Op, seq: number) => void;
   /** The server refused `op` (ops that extend a refused stroke are dropped too). */
   refused?: (op: Op, error: unknown) => void;
+  /** A frame's acks came while flushes were held back (`maxInFlight`): flush again. */
+  ready?: () => void;
 }
 
 let counter = 0;
@@ -51,13 +59,29 @@ export class Outbox {
   private _refusedStrokes = new Set<string>();
   /** How many frames sent something (for tests and measurements). */
   framesSent = 0;
+  private _inFlight = 0; // frames sent whose ops are not all settled
+  private _held = false; // a flush found maxInFlight frames in flight
 
-  /** `sendMany`, when given, carries a frame of several ops in one message with one ack. */
+  /**
+   * `sendMany`, when given, carries a frame of several ops in one message with one ack;
+   * `maxInFlight` frames at most await their acks (see the class's comment).
+   */
   constructor(
     private _send: SendOp,
     private _events: OutboxEvents = {},
-    private _sendMany?: SendOps
+    private _sendMany?: SendOps,
+    readonly maxInFlight = Infinity
   ) {}
+
+  /** Frames sent whose acks have not all come. */
+  get inFlight(): number {
+    return this._inFlight;
+  }
+
+  /** Whether points of `strokeId` wait for a flush (the stroke is not all sent). */
+  holds(strokeId: string): boolean {
+    return this._points.has(strokeId);
+  }
 
   /** Queue an op for the next flush. */
   put(op: Op): void {
@@ -87,6 +111,10 @@ export class Outbox {
     if (!this.dirty) {
       return [];
     }
+    if (this._inFlight >= this.maxInFlight) {
+      this._held = true;
+      return [];
+    }
     const ops = this._queue;
     this._queue = [];
     for (const [target, points] of this._points) {
@@ -97,21 +125,40 @@ export class Outbox {
     for (const op of sending) {
       this.pending.set(op.id, op);
     }
+    if (sending.length === 0) {
+      return ops;
+    }
+    this._inFlight++;
+    let unsettled = sending.length;
+    const settle = (op: Op, result: OpOutcome | undefined): void => {
+      this._settle(op, result);
+      if (--unsettled === 0) {
+        this._frameDone();
+      }
+    };
     if (sending.length > 1 && this._sendMany) {
       this._sendMany(sending).then(
-        results => sending.forEach((op, i) => this._settle(op, results[i])),
-        error => sending.forEach(op => this._settle(op, { error }))
+        results => sending.forEach((op, i) => settle(op, results[i])),
+        error => sending.forEach(op => settle(op, { error }))
       );
     } else {
       for (const op of sending) {
         this._send(op).then(
-          seq => this._settle(op, { seq }),
-          error => this._settle(op, { error })
+          seq => settle(op, { seq }),
+          error => settle(op, { error })
         );
       }
     }
     this.framesSent++;
     return ops;
+  }
+
+  private _frameDone(): void {
+    this._inFlight--;
+    if (this._held && this._inFlight < this.maxInFlight) {
+      this._held = false;
+      this._events.ready?.();
+    }
   }
 
   private _settle(op: Op, result: OpOutcome | undefined): void {

@@ -50,6 +50,45 @@ function clock(ts: string): string {
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
+/** One chat line (time, sender in their colour, "direct" label, text as text): the notebook's
+ * chat view and the side panel's chat show messages alike. */
+export function messageLine(
+  message: ChatMessage,
+  me: string | undefined,
+  member: (id: string) => Member | undefined,
+  lineClass = 'jc-chat-message'
+): HTMLElement {
+  const line = document.createElement('div');
+  line.className = lineClass;
+  line.dataset.id = message.id;
+  line.dataset.from = message.from.id;
+  const time = document.createElement('small');
+  time.className = 'jc-chat-time';
+  time.textContent = clock(message.ts);
+  const sender = document.createElement('b');
+  sender.className = 'jc-chat-sender';
+  sender.textContent = message.from.name;
+  const color = member(message.from.id)?.color;
+  if (color && COLOR.test(color)) {
+    sender.style.color = color;
+  }
+  line.append(time, ' ', sender);
+  if (message.to !== null && message.to !== undefined) {
+    line.classList.add('jc-chat-direct');
+    line.dataset.to = message.to;
+    const direct = document.createElement('i');
+    direct.className = 'jc-chat-direct-label';
+    direct.textContent =
+      message.to === me ? ' (direct, to you)' : ` (direct, to ${member(message.to)?.name ?? 'someone who left'})`;
+    line.append(direct);
+  }
+  const text = document.createElement('span');
+  text.className = 'jc-chat-text';
+  text.textContent = message.text;
+  line.append(': ', text);
+  return line;
+}
+
 export class ChatView extends PageSocketView {
   render(): void {
     this.el.classList.add('jc-chat', 'jc-chat-browser');
@@ -219,38 +258,7 @@ export class ChatView extends PageSocketView {
   }
 
   private _line(message: ChatMessage): HTMLElement {
-    const me = this._link?.memberId;
-    const line = document.createElement('div');
-    line.className = 'jc-chat-message';
-    line.dataset.id = message.id;
-    line.dataset.from = message.from.id;
-    const time = document.createElement('small');
-    time.className = 'jc-chat-time';
-    time.textContent = clock(message.ts);
-    const sender = document.createElement('b');
-    sender.className = 'jc-chat-sender';
-    sender.textContent = message.from.name;
-    const color = this._member(message.from.id)?.color;
-    if (color && COLOR.test(color)) {
-      sender.style.color = color;
-    }
-    line.append(time, ' ', sender);
-    if (message.to !== null && message.to !== undefined) {
-      line.classList.add('jc-chat-direct');
-      line.dataset.to = message.to;
-      const direct = document.createElement('i');
-      direct.className = 'jc-chat-direct-label';
-      direct.textContent =
-        message.to === me
-          ? ' (direct, to you)'
-          : ` (direct, to ${this._member(message.to)?.name ?? 'someone who left'})`;
-      line.append(direct);
-    }
-    const text = document.createElement('span');
-    text.className = 'jc-chat-text';
-    text.textContent = message.text;
-    line.append(': ', text);
-    return line;
+    return messageLine(message, this._link?.memberId, id => this._member(id));
   }
 
   /** The recipient picker: everyone, or one of the others present. */

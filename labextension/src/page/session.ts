@@ -19,6 +19,22 @@
  *   link.release()                                  // a view is done with it
  *   session.state.value      // 'connecting' | 'connected' | 'reconnecting'
  *
+ * The page's own room (the side panel; no kernel):
+ *   await session.listRooms()                     // {rooms, can_create}
+ *   await session.join(roomId, password?)          // a JoinedLink (same API as a RoomLink)
+ *   await session.create({title, password?})       // host of a new room
+ *   await session.leave()                           // room:leave
+ *   session.room.value / .changed                   // the page's room: its own, or a
+ *                                                   //   notebook's attached link (adopted)
+ *   session.roomEnded.connect(({roomId, message}) => ...)  // kicked, closed, left
+ * and, during breakouts, the page's group room beside it (the main room is kept):
+ *   await session.joinGroup(roomId)                // room:join of a breakout room
+ *   await session.leaveGroup()                      // back to the main room only
+ *   session.group.value / .changed                  // the group room, or null
+ *   session.groupEnded.connect(({roomId, message, reason}) => ...)  // recalled, ...
+ * The socket's `auth.client_id` is the tab's (sessionStorage), so a JoinedLink re-joins after a
+ * reconnect (with `since`) or a reload as the same member, without the password.
+ *
  * The socket connects with `auth.batch: true`, so board ops arrive as `board:ops` lists.
  * A link attaches with `room:attach {ticket, board: true}` using a ticket from the kernel
  * (through the widget comm). While attached it keeps a spare ticket, asked for on this very
@@ -30,9 +46,9 @@ import type { Socket } from 'socket.io-client';
 import { Emitter } from '../emitter';
 import { openClassroomSocket, refusalMessage } from './connect';
 
-import type { AttachedReply, BoardOp, Member, RoomInfo } from '../protocol.generated';
+import type { AttachedReply, BoardOp, JoinedReply, Member, RoomInfo, RoomListReply } from '../protocol.generated';
 
-export type { AttachedReply, BoardOp, Member, RoomInfo };
+export type { AttachedReply, BoardOp, JoinedReply, Member, RoomInfo, RoomListReply };
 
 /** The `room:attach {ticket, board: true}` ack (without `ok`). */
 export type AttachAck = AttachedReply;
@@ -74,12 +90,61 @@ const SPARE_RENEW_FRACTION = 0.75; // renew the spare ticket at this fraction of
 const ATTACH_RETRY_MS = 1000;
 const RETRYABLE = new Set(['unauthorized', 'timeout', 'internal', 'rate_limited']);
 
+const CLIENT_ID_KEY = 'jupyter-classroom:client-id';
+let displayName = '';
+
+/** A client id for this browser tab (kept across reloads of the tab, in sessionStorage), so
+ * the server keeps this page's member id across reconnects and reloads (`auth.client_id`):
+ * a room the page joined itself is re-joined as the same member, without the password. */
+export function pageClientId(): string {
+  const make = (): string =>
+    `page-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+  try {
+    const storage = window.sessionStorage;
+    let id = storage.getItem(CLIENT_ID_KEY);
+    if (!id) {
+      id = make();
+      storage.setItem(CLIENT_ID_KEY, id);
+    }
+    return id;
+  } catch {
+    return (fallbackClientId ??= make());
+  }
+}
+let fallbackClientId: string | undefined;
+
+/** The display name sent as `auth.name` (the server uses it where it allows chosen names).
+ * It applies to sockets opened afterwards (the page's next connection). */
+export function setDisplayName(name: string): void {
+  displayName = name.trim();
+  for (const session of sessions.values()) {
+    // socket.io-client sends `socket.auth` again at every (re)connect
+    const auth = (session.socket as unknown as { auth?: Record<string, unknown> }).auth;
+    if (auth && typeof auth === 'object') {
+      if (displayName) {
+        auth.name = displayName;
+      } else {
+        delete auth.name;
+      }
+    }
+  }
+}
+
+/** The page's identity fields for the `auth` payload. */
+function pageIdentity(): Record<string, string> {
+  const identity: Record<string, string> = { client_id: pageClientId() };
+  if (displayName) {
+    identity.name = displayName;
+  }
+  return identity;
+}
+
 /** Opens the page's socket: same origin, websocket only, batched board ops; credentials as
  * page/connect.ts gives them (the auth payload, only to the page's own classroom). */
 export function openSocket(socketPath: string): Socket {
   return openClassroomSocket({
     path: socketPath,
-    auth: { batch: true },
+    auth: { batch: true, ...pageIdentity() },
     reconnectionDelay: 300,
     reconnectionDelayMax: 5000
   });
@@ -95,6 +160,17 @@ type Ack = { ok?: boolean; error?: { code?: string; message?: string } } & Recor
 export class PageSession {
   readonly state = new Observable<SessionState>('connecting');
   readonly socket: Socket;
+  /** The room this page is in for the side panel: one the page joined or created itself
+   * (`join`, `create`), or a notebook's room the page socket is attached to (adopted when
+   * the page is in no room of its own). Null in the lobby. */
+  readonly room = new Observable<RoomLink | null>(null);
+  /** Why the page's room went away (left, kicked, closed), as the link said. */
+  readonly roomEnded = new Emitter<{ roomId: string; message: string }>();
+  /** During breakouts: the breakout room the page is in besides its main room (its own
+   * group, or one the host visits). The main room's membership stays meanwhile. */
+  readonly group = new Observable<RoomLink | null>(null);
+  /** The group room went away: `reason` is the `room:closed` reason ("recalled"), or ''. */
+  readonly groupEnded = new Emitter<{ roomId: string; message: string; reason: string }>();
   private _links = new Map<string, RoomLink>();
 
   constructor(
@@ -132,6 +208,12 @@ export class PageSession {
     let link = this._links.get(roomId);
     if (link && (link.state.value === 'ended' || link.memberId !== memberId)) {
       // the kernel rejoined (new member) or the membership ended: start over
+      if (link instanceof JoinedLink && link.state.value !== 'ended' && this.socket.connected) {
+        // The panel's own member of this room: a socket is one member per room, so it goes
+        // (sent before the attach below, which the server handles after it); the panel then
+        // shows the notebook's membership instead.
+        this.request('room:leave', { room_id: roomId }).catch(() => undefined);
+      }
       link.end('replaced');
       this._links.delete(roomId);
       link = undefined;
@@ -139,14 +221,181 @@ export class PageSession {
     if (!link) {
       link = new RoomLink(this, roomId, memberId, askKernel);
       this._links.set(roomId, link);
+      const adopt = link;
+      const off = link.onAttached.connect(() => {
+        off();
+        if (this.room.value === null && adopt.state.value !== 'ended') {
+          this.room.set(adopt); // a notebook's room shows in the panel: the same membership
+        }
+      });
       if (this.socket.connected) {
-        void link.attach();
+        // after the caller has its link in hand: its ticket source may refer to it (and
+        // the page socket is often connected already, opened by the side panel at start)
+        const fresh = link;
+        queueMicrotask(() => void fresh.attach());
       }
     } else {
       link.askKernel = askKernel; // the newest view's comm is the likeliest to be alive
     }
     link.refs++;
     return link;
+  }
+
+  /** The rooms in the lobby (`room:list` ack: `rooms`, and `can_create` where the server
+   * says whether this user may create one). */
+  async listRooms(): Promise<RoomListReply> {
+    return (await this.request('room:list', {})) as unknown as RoomListReply;
+  }
+
+  /**
+   * Joins `roomId` as this page's own member (no kernel involved), or adopts the page
+   * socket's existing membership of that room (a notebook's); it becomes `room`. A page is in
+   * one room of its own at a time: joining another leaves the previous one. Rejects with
+   * RequestError (`bad_password`, `forbidden`, `room_full`, `not_found`, ...); a refused join
+   * leaves the page where it was.
+   */
+  async join(roomId: string, password?: string): Promise<RoomLink> {
+    const current = this.room.value;
+    if (current && current.roomId === roomId && current.state.value !== 'ended') {
+      return current;
+    }
+    const existing = this._links.get(roomId);
+    if (existing && existing.state.value !== 'ended') {
+      await this._leaveOwn(current);
+      this.room.set(existing);
+      return existing;
+    }
+    const link = new JoinedLink(this, roomId);
+    const payload: Record<string, unknown> = { room_id: roomId };
+    if (password) {
+      payload.password = password;
+    }
+    // registered before the ack, so the room's events that race it reach the link
+    this._links.set(roomId, link);
+    let ack: JoinedReply;
+    try {
+      ack = (await this.request('room:join', payload)) as unknown as JoinedReply;
+    } catch (err) {
+      this.forget(link);
+      throw err;
+    }
+    await this.leaveGroup();
+    await this._leaveOwn(current);
+    return this._settle(link, ack);
+  }
+
+  /** Creates a room (the page's member is its host) and makes it the page's room. */
+  async create(options: { title: string; password?: string | null; listed?: boolean }): Promise<RoomLink> {
+    const payload: Record<string, unknown> = { title: options.title };
+    if (options.password) {
+      payload.password = options.password;
+    }
+    if (options.listed === false) {
+      payload.listed = false;
+    }
+    const ack = (await this.request('room:create', payload)) as unknown as JoinedReply;
+    await this.leaveGroup();
+    await this._leaveOwn(this.room.value);
+    return this._settle(new JoinedLink(this, ack.room.id), ack);
+  }
+
+  /** Leaves the page's room (`room:leave`: the member goes, with all of its sockets; for a
+   * notebook's room that is the kernel's member too, the same membership). */
+  async leave(): Promise<void> {
+    const link = this.room.value;
+    if (!link) {
+      return;
+    }
+    await this.leaveGroup();
+    try {
+      if (link.state.value !== 'ended' && this.socket.connected) {
+        await this.request('room:leave', { room_id: link.roomId });
+      }
+    } finally {
+      if (link.state.value !== 'ended') {
+        link.end('You left the room.');
+      }
+      if (this.room.value === link) {
+        this.room.set(null);
+      }
+    }
+  }
+
+  /**
+   * Joins a breakout room (the page's group, or one the host visits) beside the main room,
+   * which the page keeps; it becomes `group`, replacing a previous group room (left).
+   */
+  async joinGroup(roomId: string): Promise<RoomLink> {
+    const current = this.group.value;
+    if (current && current.roomId === roomId && current.state.value !== 'ended') {
+      return current;
+    }
+    if (this.room.value?.roomId === roomId) {
+      throw new RequestError('bad_request', 'that room is the main room');
+    }
+    const link = new JoinedLink(this, roomId);
+    this._links.set(roomId, link); // before the ack: the room's events that race it
+    let ack: JoinedReply;
+    try {
+      ack = (await this.request('room:join', { room_id: roomId })) as unknown as JoinedReply;
+    } catch (err) {
+      this.forget(link);
+      throw err;
+    }
+    await this.leaveGroup();
+    this._links.set(roomId, link);
+    link.admitted(ack);
+    this.group.set(link);
+    return link;
+  }
+
+  /** Leaves the group room (`room:leave` of it only): the page is in its main room alone. */
+  async leaveGroup(): Promise<void> {
+    const link = this.group.value;
+    if (!link) {
+      return;
+    }
+    this.group.set(null);
+    if (link.state.value !== 'ended') {
+      try {
+        if (this.socket.connected) {
+          await this.request('room:leave', { room_id: link.roomId });
+        }
+      } catch {
+        // gone already (recalled), or disconnected: the server lets the member go
+      }
+      link.end('You left the group.');
+    }
+  }
+
+  private _settle(link: JoinedLink, ack: JoinedReply): RoomLink {
+    const previous = this._links.get(link.roomId);
+    if (previous && previous !== link && previous.state.value !== 'ended') {
+      previous.end('replaced');
+    }
+    this._links.set(link.roomId, link);
+    link.admitted(ack);
+    this.room.set(link);
+    return link;
+  }
+
+  /** Before the page goes into another room: a room of its own is left, an adopted
+   * notebook's room is only let go (the notebook still shows it). */
+  private async _leaveOwn(link: RoomLink | null): Promise<void> {
+    if (!link) {
+      return;
+    }
+    if (this.room.value === link) {
+      this.room.set(null);
+    }
+    if (link instanceof JoinedLink && link.state.value !== 'ended') {
+      try {
+        await this.request('room:leave', { room_id: link.roomId });
+      } catch {
+        // gone already, or disconnected: the server lets the member go with the socket
+      }
+      link.end('You left the room.');
+    }
   }
 
   /** Sends an event and resolves with its ack (without `ok`), or rejects RequestError. */
@@ -204,6 +453,14 @@ export class PageSession {
     if (this._links.get(link.roomId) === link) {
       this._links.delete(link.roomId);
     }
+    if (this.room.value === link) {
+      this.room.set(null);
+      this.roomEnded.emit({ roomId: link.roomId, message: link.message });
+    }
+    if (this.group.value === link) {
+      this.group.set(null);
+      this.groupEnded.emit({ roomId: link.roomId, message: link.message, reason: link.closedReason });
+    }
   }
 }
 
@@ -213,6 +470,8 @@ export class RoomLink {
   readonly onAttached = new Emitter<AttachAck>();
   /** Why the link is detached or ended, for a status line. */
   message = '';
+  /** The `room:closed` reason when the room was closed ("recalled" for a breakout room). */
+  closedReason = '';
   attached: AttachAck | null = null;
   readonly members = new Map<string, Member>();
   sinceProvider: (() => number | undefined) | null = null;
@@ -225,7 +484,8 @@ export class RoomLink {
   constructor(
     readonly session: PageSession,
     readonly roomId: string,
-    readonly memberId: string,
+    /** Set by the join ack for a room the page joins itself. */
+    public memberId: string,
     public askKernel: TicketSource
   ) {}
 
@@ -276,7 +536,8 @@ export class RoomLink {
         member.role = member.id === this.attached.room.host.id ? 'host' : 'member';
       }
     } else if (event === 'room:closed') {
-      this.end('The room was closed.');
+      this.closedReason = typeof data.reason === 'string' ? data.reason : '';
+      this.end(this.closedReason === 'recalled' ? 'The host brought everyone back.' : 'The room was closed.');
     }
     for (const listener of Array.from(this._listeners.get(event) ?? [])) {
       try {
@@ -344,7 +605,7 @@ export class RoomLink {
     }
   }
 
-  private get _ended(): boolean {
+  protected get _ended(): boolean {
     return this.state.value === 'ended';
   }
 
@@ -356,7 +617,7 @@ export class RoomLink {
     this.session.forget(this);
   }
 
-  private _adopt(ack: AttachAck): void {
+  protected _adopt(ack: AttachAck): void {
     this.attached = ack;
     this.members.clear();
     for (const member of ack.members ?? []) {
@@ -376,7 +637,7 @@ export class RoomLink {
   }
 
   /** Keeps one unused ticket, asked for on the page socket, renewed before it expires. */
-  private async _renewSpare(): Promise<void> {
+  protected async _renewSpare(): Promise<void> {
     clearTimeout(this._spareTimer);
     if (this.state.value !== 'attached') {
       return;
@@ -396,14 +657,110 @@ export class RoomLink {
   }
 }
 
+/** A join ack without `rtc` (an older server): the page's own membership only watches video. */
+const NO_RTC = { ice_servers: [], max_publishers: 0 };
+
+/**
+ * A membership the page holds itself: joined or created on the page socket with no kernel.
+ * It re-joins after a reconnect with `since` (the last board seq it saw), as the same member
+ * (the page's `auth.client_id`), which the server lets back in without the password.
+ */
+export class JoinedLink extends RoomLink {
+  /** The last board seq seen: the `since` of a re-join. */
+  lastSeq: number | undefined;
+  private _joining = false;
+
+  constructor(session: PageSession, roomId: string) {
+    super(session, roomId, '', () => Promise.reject(new Error('a page membership needs no ticket')));
+    this.sinceProvider = () => this.lastSeq;
+  }
+
+  /** @internal: the first join's (or create's) ack. */
+  admitted(ack: JoinedReply): void {
+    this.memberId = ack.you.id;
+    this._take(ack);
+  }
+
+  deliver(event: string, data: Record<string, unknown>): void {
+    if (event === 'board:ops' && Array.isArray(data.ops)) {
+      for (const op of data.ops as { seq?: unknown }[]) {
+        this._saw(op.seq);
+      }
+    } else if (event === 'board:op') {
+      this._saw(data.seq);
+    }
+    super.deliver(event, data);
+  }
+
+  /** Re-joins after a reconnect (the connect handler calls it). */
+  async attach(): Promise<void> {
+    if (this._joining || this._ended || !this.memberId) {
+      return;
+    }
+    this._joining = true;
+    this.state.set('attaching');
+    try {
+      for (let attempt = 0; attempt < 5 && this.session.socket.connected; attempt++) {
+        const payload: Record<string, unknown> = { room_id: this.roomId };
+        const since = this.sinceProvider?.();
+        if (since !== undefined) {
+          payload.since = since;
+        }
+        try {
+          const ack = (await this.session.request('room:join', payload)) as unknown as JoinedReply;
+          if (!this._ended) {
+            this._take(ack);
+          }
+          return;
+        } catch (err) {
+          const code = err instanceof RequestError ? err.code : 'internal';
+          if (!RETRYABLE.has(code)) {
+            this.end(`Could not rejoin the room: ${describe(err)}`);
+            return;
+          }
+          this.message = describe(err);
+          await new Promise(resolve => setTimeout(resolve, ATTACH_RETRY_MS * (attempt + 1)));
+        }
+      }
+      if (!this._ended) {
+        this.state.set('detached');
+      }
+    } finally {
+      this._joining = false;
+    }
+  }
+
+  /** No spare tickets: a page membership re-joins by itself. */
+  protected async _renewSpare(): Promise<void> {}
+
+  private _take(ack: JoinedReply): void {
+    this._saw(ack.board?.seq);
+    this._adopt({ ...ack, rtc: ack.rtc ?? NO_RTC });
+  }
+
+  private _saw(seq: unknown): void {
+    if (typeof seq === 'number' && (this.lastSeq === undefined || seq > this.lastSeq)) {
+      this.lastSeq = seq;
+    }
+  }
+}
+
 const sessions = new Map<string, PageSession>();
 
 /** The page's one session for a socket path (module-level registry). */
 export function pageSession(socketPath: string, factory?: SocketFactory): PageSession {
-  let session = sessions.get(socketPath);
+  // one socket whichever spelling names the path (the panel's from the page config, a
+  // widget's from its kernel): a trailing slash or an escape is the same server
+  let key = socketPath.replace(/\/+$/, '');
+  try {
+    key = decodeURIComponent(key);
+  } catch {
+    // keep it as it is
+  }
+  let session = sessions.get(key);
   if (!session) {
     session = new PageSession(socketPath, factory);
-    sessions.set(socketPath, session);
+    sessions.set(key, session);
   }
   return session;
 }

@@ -8,6 +8,8 @@ export class FakeSocket {
   emitted: { event: string; payload: any }[] = [];
   /** The server's ack for an event (tests replace it). */
   ack: (event: string, payload: any) => any = () => ({ ok: true });
+  /** The hands events' ack, for tests that serve those apart (panel-models.test.ts). */
+  handAck: (event: string, payload: any) => any = () => ({ ok: true, hands: [] });
   private _handlers = new Map<string, Callback[]>();
 
   constructor(

@@ -1,0 +1,54 @@
+"""A network namespace joined to the test's own by a veth pair, for Janus.
+
+Janus gathers no loopback ICE candidates, so a test that runs it needs another address: the
+test makes a namespace of its own (named after its PID), with a /30 on a veth pair from a
+private range, runs Janus inside it (``ip netns exec``) and keeps every packet on that veth.
+Everything is removed afterwards, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    inside_ip: str  # Janus's address, in the namespace
+    outside_ip: str  # the test process's address on the veth
+
+    def prefix(self) -> list[str]:
+        """Command words that run a command inside the namespace."""
+        return ["ip", "netns", "exec", self.name]
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def veth_namespace(tag: str = "") -> Iterator[Namespace]:
+    pid = os.getpid()
+    name = f"jcsfu{tag}{pid}"
+    outside, inside = f"jco{tag}{pid}"[:15], f"jci{tag}{pid}"[:15]
+    subnet = f"10.213.{pid % 250}"
+    ns = Namespace(name, f"{subnet}.1", f"{subnet}.2")
+    try:
+        _ip("netns", "add", name)
+        _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        _ip("link", "set", inside, "netns", name)
+        _ip("addr", "add", f"{ns.outside_ip}/30", "dev", outside)
+        _ip("link", "set", outside, "up")
+        _ip("netns", "exec", name, "ip", "addr", "add", f"{ns.inside_ip}/30", "dev", inside)
+        _ip("netns", "exec", name, "ip", "link", "set", inside, "up")
+        _ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+        yield ns
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("link", "del", outside)  # its peer goes with it
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _ip("netns", "del", name)
