@@ -370,8 +370,16 @@ class Rooms:
     async def disconnected(self, sid: str) -> list[Departure]:
         """A socket of this process disconnected: the departures of the members it was the
         last socket of (a room closed meanwhile has none)."""
+        gone = [
+            (sid, room_id, member_id) for room_id, member_id in await self.presence.disconnect(sid)
+        ]
+        return await self._sockets_gone(gone)
+
+    async def _sockets_gone(self, sockets: list[tuple[str, str, str]]) -> list[Departure]:
+        """The departures of the members these (socket, room, member) were the last socket of
+        (a room closed meanwhile has none)."""
         departures = []
-        for room_id, member_id in await self.presence.disconnect(sid):
+        for sid, room_id, member_id in sockets:
             try:
                 departure = await self.socket_gone(room_id, member_id, sid)
             except ProtocolError:
@@ -387,14 +395,7 @@ class Rooms:
         departures."""
         swept = []
         for process_id, sockets in (await self.presence.dead_processes()).items():
-            departures = []
-            for sid, room_id, member_id in sockets:
-                try:
-                    departure = await self.socket_gone(room_id, member_id, sid)
-                except ProtocolError:
-                    continue  # the room closed meanwhile
-                if departure is not None:
-                    departures.append(departure)
+            departures = await self._sockets_gone(sockets)
             await self.presence.forget_process(process_id)
             swept.append((process_id, departures))
         return swept
