@@ -14,6 +14,7 @@
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { RoomWidgets } from './page/room-widgets';
 import type { RoomLink } from './page/session';
 import { VideoSurface } from './video-surface';
 
@@ -74,50 +75,9 @@ export class VideoWidget extends Widget {
   }
 }
 
-/**
- * The open video widgets, one per room: `open(link)` shows the room's video (activated when it
- * is open already), made for the page's current membership of that room.
- */
-export class VideoWidgets {
-  private _widgets = new Map<string, VideoWidget>();
-
-  constructor(
-    /** Puts a new widget in the shell (the `videoArea` setting says where). */
-    private _add: (widget: VideoWidget) => void,
-    /** Brings a widget to the front. */
-    private _activate: (widget: VideoWidget) => void
-  ) {}
-
-  get(roomId: string): VideoWidget | undefined {
-    const widget = this._widgets.get(roomId);
-    return widget && !widget.isDisposed ? widget : undefined;
-  }
-
-  open(link: RoomLink): VideoWidget {
-    let widget = this.get(link.roomId);
-    if (widget && widget.link !== link) {
-      widget.dispose(); // an earlier membership of the room (left, rejoined): a fresh video
-      widget = undefined;
-    }
-    if (!widget) {
-      const made = new VideoWidget(link);
-      widget = made;
-      this._widgets.set(link.roomId, made);
-      made.disposed.connect(() => {
-        if (this._widgets.get(link.roomId) === made) {
-          this._widgets.delete(link.roomId);
-        }
-      });
-      this._add(made);
-    }
-    this._activate(widget);
-    return widget;
-  }
-
-  dispose(): void {
-    for (const widget of Array.from(this._widgets.values())) {
-      widget.dispose();
-    }
-    this._widgets.clear();
+/** The open video widgets, one per room (see RoomWidgets). */
+export class VideoWidgets extends RoomWidgets<VideoWidget> {
+  constructor(add: (widget: VideoWidget) => void, activate: (widget: VideoWidget) => void) {
+    super(link => new VideoWidget(link), add, activate);
   }
 }

@@ -13,6 +13,7 @@
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { RoomWidgets } from '../page/room-widgets';
 import type { RoomLink } from '../page/session';
 import { BOARD_HEIGHT, BOARD_WIDTH } from '../protocol.generated';
 import { BoardSurface } from './surface';
@@ -114,50 +115,9 @@ export class BoardWidget extends Widget {
   }
 }
 
-/**
- * The open board widgets, one per room: `open(link)` shows the room's board (activated when
- * it is open already), made for the page's current membership of that room.
- */
-export class BoardWidgets {
-  private _widgets = new Map<string, BoardWidget>();
-
-  constructor(
-    /** Puts a new widget in the shell (JupyterLab: the main area, split to the right). */
-    private _add: (widget: BoardWidget) => void,
-    /** Brings a widget to the front. */
-    private _activate: (widget: BoardWidget) => void
-  ) {}
-
-  get(roomId: string): BoardWidget | undefined {
-    const widget = this._widgets.get(roomId);
-    return widget && !widget.isDisposed ? widget : undefined;
-  }
-
-  open(link: RoomLink): BoardWidget {
-    let widget = this.get(link.roomId);
-    if (widget && widget.link !== link) {
-      widget.dispose(); // an earlier membership of the room (left, rejoined): a fresh board
-      widget = undefined;
-    }
-    if (!widget) {
-      const made = new BoardWidget(link);
-      widget = made;
-      this._widgets.set(link.roomId, made);
-      made.disposed.connect(() => {
-        if (this._widgets.get(link.roomId) === made) {
-          this._widgets.delete(link.roomId);
-        }
-      });
-      this._add(made);
-    }
-    this._activate(widget);
-    return widget;
-  }
-
-  dispose(): void {
-    for (const widget of Array.from(this._widgets.values())) {
-      widget.dispose();
-    }
-    this._widgets.clear();
+/** The open board widgets, one per room (see RoomWidgets). */
+export class BoardWidgets extends RoomWidgets<BoardWidget> {
+  constructor(add: (widget: BoardWidget) => void, activate: (widget: BoardWidget) => void) {
+    super(link => new BoardWidget(link), add, activate);
   }
 }
