@@ -3,16 +3,24 @@
 A breakout is a real room (own board, chat and video), unlisted, with ``parent_id`` = the main
 room and ``invited`` = the member ids of its group; its host is the main room's host. Its
 members stay members of the main room meanwhile. The main room's record in the Store holds
-the open breakouts (``Store.save_breakouts``); on recall each breakout's board is kept with
-the main room (``Store.keep_board``) and the breakout room is deleted.
+its breakouts record (``Store.save_breakouts``): the open breakouts (``token``, ``breakouts``,
+``ends_at``) and the groups whose boards were kept (``kept``, for a member who joins or reloads
+later). On recall each breakout's board is kept with the main room (``Store.keep_board``) and
+the breakout room is deleted.
+
+The timer: ``ends_at`` is in the Store, with a deadline in the Store's index of timed breakouts
+(``Store.set_breakout_deadline``); any process's sweep claims the due ones (``due``: each
+deadline goes to one claimant, atomically) and recalls them, so the breakouts end on time even
+when the process that opened them has stopped.
 
 Pure logic, like :mod:`jupyter_classroom.rooms`: the Socket.IO layer
-(``server/breakout_events.py``) emits, closes the breakouts' channels and runs the timer.
+(``server/lesson_events.py``) emits, closes the breakouts' channels and runs the timer.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,8 +35,27 @@ if TYPE_CHECKING:  # rooms.py calls check_admission: no import of it at run time
     from .rooms import Rooms
 
 
+KEPT_LISTED = (
+    100  # the kept groups (and boards) a room keeps and a join ack lists: the last recalled
+)
+CLAIM_LEASE = 60.0  # seconds a sweep's claim of due breakouts holds before another may take it
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _open(state: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The breakouts record if breakouts are open (it has their ``token``), else None."""
+    return state if state is not None and state.get("token") else None
+
+
+def _kept(state: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list(state.get("kept") or []) if state is not None else []
 
 
 async def check_admission(store: Store, room: RoomRecord, member_id: str) -> None:
@@ -76,7 +103,8 @@ class Breakouts:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "a breakout room cannot have breakouts")
         async with self.store.room_lock(room.id):
             room = await self.rooms.require_host(req.room_id, member_id, sid)  # fresh
-            if await self.store.breakouts(room.id) is not None:
+            previous = await self.store.breakouts(room.id)
+            if _open(previous) is not None:
                 raise ProtocolError(
                     ErrorCode.CONFLICT, "breakouts are already open; recall them first"
                 )
@@ -87,8 +115,15 @@ class Breakouts:
             if req.minutes is not None:
                 ends_at = _iso(datetime.now(timezone.utc) + timedelta(minutes=req.minutes))
             token = uuid.uuid4().hex[:12]
-            state = {"token": token, "breakouts": breakouts, "ends_at": ends_at}
+            state = {
+                "token": token,
+                "breakouts": breakouts,
+                "ends_at": ends_at,
+                "kept": _kept(previous),
+            }
             await self.store.save_breakouts(room.id, state)
+            if req.minutes is not None:
+                await self.store.set_breakout_deadline(room.id, time.time() + req.minutes * 60)
         if req.copy_board:
             # Out of the main room's lock (a big board takes a while); nobody knows the
             # breakout rooms before breakout:opened, so no one sees a board half copied.
@@ -164,7 +199,36 @@ class Breakouts:
         return breakouts
 
     async def open_state(self, room_id: str) -> dict[str, Any] | None:
-        return await self.store.breakouts(room_id)
+        """The open breakouts' record (``token``, ``breakouts``, ``ends_at``), or None."""
+        return _open(await self.store.breakouts(room_id))
+
+    async def kept(self, room_id: str) -> list[dict[str, Any]]:
+        """The groups (Breakout dicts) whose boards the room keeps, the last recalled last."""
+        return _kept(await self.store.breakouts(room_id))
+
+    async def due(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Claim the timed breakouts whose time has passed: ``(room_id, token)`` of each. The
+        Store gives each deadline to one claimant (for CLAIM_LEASE: a claimant that dies
+        before its recall leaves it to a later sweep), so of the processes sweeping at once
+        only one recalls a room's breakouts; the token makes a recall by the host meanwhile
+        win."""
+        now = time.time() if now is None else now
+        claimed = []
+        for room_id in await self.store.claim_due_breakouts(now, CLAIM_LEASE):
+            state = _open(await self.store.breakouts(room_id))
+            if state is not None and state.get("ends_at"):
+                # not yet due: the host recalled and opened new breakouts after the claim,
+                # whose own deadline replaced the claimed one
+                if _epoch(state["ends_at"]) <= now:
+                    claimed.append((room_id, str(state["token"])))
+                continue
+            # none timed are open (recalled, or opened again untimed): the deadline is stale;
+            # under the lock, so a timed opening meanwhile keeps its own
+            async with self.store.room_lock(room_id):
+                state = _open(await self.store.breakouts(room_id))
+                if state is None or not state.get("ends_at"):
+                    await self.store.set_breakout_deadline(room_id, None)
+        return claimed
 
     async def broadcast(
         self, member_id: str | None, sid: str, req: p.BreakoutBroadcast, ts: str
@@ -179,7 +243,7 @@ class Breakouts:
             )
         if not req.text.strip():
             raise ProtocolError(ErrorCode.BAD_REQUEST, "the message is empty")
-        state = await self.store.breakouts(req.room_id)
+        state = _open(await self.store.breakouts(req.room_id))
         if state is None:
             raise ProtocolError(ErrorCode.CONFLICT, "no breakouts are open in this room")
         host = await self.store.get_member(req.room_id, member_id)
@@ -211,12 +275,18 @@ class Breakouts:
         if token is None:
             await self.rooms.require_host(room_id, member_id, sid)
         async with self.store.room_lock(room_id):
-            state = await self.store.breakouts(room_id)
+            record = await self.store.breakouts(room_id)
+            state = _open(record)
             if state is None or (token is not None and state["token"] != token):
                 if token is not None:
                     return None
                 raise ProtocolError(ErrorCode.CONFLICT, "no breakouts are open in this room")
-            await self.store.save_breakouts(room_id, None)
+            kept_groups = _kept(record) + list(state["breakouts"])
+            # a host who opens and recalls all day keeps the last groups' boards, not all
+            dropped = [group["room_id"] for group in kept_groups[:-KEPT_LISTED]]
+            await self.store.save_breakouts(room_id, {"kept": kept_groups[-KEPT_LISTED:]})
+            await self.store.forget_kept_boards(room_id, dropped)
+            await self.store.set_breakout_deadline(room_id, None)
         closed = []
         for breakout in state["breakouts"]:
             sub_id = breakout["room_id"]
@@ -235,7 +305,7 @@ class Breakouts:
         """A breakout's board (BoardState): any member's once recalled; the host's, live,
         while the breakouts are open."""
         room = await self.rooms.require_member(req.room_id, member_id, sid)
-        state = await self.store.breakouts(req.room_id)
+        state = _open(await self.store.breakouts(req.room_id))
         if state is not None:
             if room.host_id != member_id:
                 raise ProtocolError(

@@ -44,6 +44,10 @@ class Event:
     RTC_SUBSCRIBE: Final = "rtc:subscribe"
     RTC_SUBSCRIBE_ANSWER: Final = "rtc:subscribe_answer"
     RTC_UNPUBLISH: Final = "rtc:unpublish"
+    # extension, the host's lecture controls (docs/protocol.md, "Lecture controls"); both are
+    # also the events the room hears
+    RTC_POLICY: Final = "rtc:policy"
+    RTC_MUTE_ALL: Final = "rtc:mute_all"
     SERVER_ANNOUNCE: Final = "server:announce"
     # extension: whether a socket takes a room's board live, and the board on demand
     BOARD_FOLLOW: Final = "board:follow"
@@ -56,6 +60,13 @@ class Event:
     BREAKOUT_BROADCAST: Final = "breakout:broadcast"
     BREAKOUT_RECALL: Final = "breakout:recall"
     BREAKOUT_BOARD: Final = "breakout:board"
+    # extension: shared notebooks, the host's (or an allowed member's) notebook live to the
+    # room (docs/protocol.md, "Shared notebooks")
+    NOTEBOOK_SHARE: Final = "notebook:share"
+    NOTEBOOK_PATCH: Final = "notebook:patch"
+    NOTEBOOK_STOP: Final = "notebook:stop"
+    NOTEBOOK_GET: Final = "notebook:get"
+    NOTEBOOK_ALLOW: Final = "notebook:allow"
 
     # server → client (BOARD_OP, BOARD_CURSOR and RTC_SIGNAL are used both ways)
     ROOM_LIST_CHANGED: Final = "room:list_changed"
@@ -82,6 +93,11 @@ class Event:
     RTC_PUBLISHERS: Final = "rtc:publishers"
     # extension: a room's video switched from the mesh to the SFU (video_mode "auto")
     RTC_MODE: Final = "rtc:mode"
+    # extension: a room's shared notebook started, changed, stopped; who may share
+    NOTEBOOK_SHARED: Final = "notebook:shared"
+    NOTEBOOK_PATCHED: Final = "notebook:patched"
+    NOTEBOOK_STOPPED: Final = "notebook:stopped"
+    NOTEBOOK_SHARERS: Final = "notebook:sharers"
 
 
 class ErrorCode:
@@ -140,6 +156,18 @@ MAX_BATCH_OPS: Final = 256  # ops in one client → server `board:ops`
 MIN_BREAKOUTS: Final = 2  # groups `breakout:open` makes from `count`
 MAX_BREAKOUTS: Final = 20  # breakout rooms open at once in one room
 MAX_BREAKOUT_MINUTES: Final = 240
+# shared notebooks: a cell's source (characters), one output's JSON (bytes), outputs per
+# cell, cells per notebook, a notebook's stored JSON (bytes), patches per notebook:patch,
+# steps per edit delta, a share's display path; the batches a server keeps for `since`
+MAX_CELL_SOURCE: Final = 100_000
+MAX_OUTPUT: Final = 200 * 1024
+MAX_OUTPUTS_PER_CELL: Final = 64
+MAX_NOTEBOOK_CELLS: Final = 2000
+MAX_NOTEBOOK_BYTES: Final = 16 * 1024 * 1024
+MAX_NOTEBOOK_PATCHES: Final = 256
+MAX_DELTA_STEPS: Final = 4096
+MAX_NOTEBOOK_PATH: Final = 512
+NOTEBOOK_LOG: Final = 512
 # Coordinates may sit off the visible board (a shape dragged past the edge) but stay bounded;
 # the bound also rejects NaN and infinities, which Python's json module happily decodes.
 COORD_LIMIT: Final = 16000.0
@@ -366,6 +394,14 @@ class RtcSubscribeAnswer(_Payload, frozen=True):
     sdp: Sdp
 
 
+class RtcPolicy(_Payload, frozen=True):
+    """Extension (the host): the room's video policy. An absent field stays as it is."""
+
+    room_id: Id
+    students_publish: bool | None = None  # false: only the host sends audio and video
+    lecture: bool | None = None  # true: clients show the host's tile large
+
+
 class ServerAnnounce(_Payload, frozen=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ANNOUNCEMENT)]
 
@@ -405,6 +441,133 @@ class BreakoutBoard(_Payload, frozen=True):
     breakout_id: Id  # a breakout's room_id
 
 
+# --------------------------------------------------------------------------------------------
+# Shared notebooks (docs/protocol.md, "Shared notebooks")
+
+# An nbformat v4 output dict, relayed as sent. msgspec cannot say "a dict whose output_type is
+# one of four and whose JSON is at most MAX_OUTPUT bytes": notebooks.py checks both.
+Output = Annotated[dict[str, Any], msgspec.Meta(extra={"typescript": "NotebookOutput"})]
+# One step of a Yjs text delta: {retain: n} | {insert: text} | {delete: n}; an untagged union
+# msgspec cannot decode into Structs, so notebooks.py checks each step.
+DeltaStep = Annotated[dict[str, Union[int, str]], msgspec.Meta(extra={"typescript": "TextDelta"})]  # noqa: UP007
+CellType = Literal["code", "markdown", "raw"]
+CellSource = Annotated[str, msgspec.Meta(max_length=MAX_CELL_SOURCE)]
+Outputs = Annotated[list[Output], msgspec.Meta(max_length=MAX_OUTPUTS_PER_CELL)]
+
+
+class Cell(msgspec.Struct, frozen=True):
+    """A notebook cell as shared: nbformat's, without metadata and attachments. ``outputs``
+    only on code cells. Unknown fields are ignored (a sharer may send nbformat's whole cell)."""
+
+    id: Id
+    cell_type: CellType
+    source: CellSource
+    outputs: Outputs = msgspec.field(default_factory=list)
+    execution_count: int | None = None
+
+
+class _Patch(msgspec.Struct, tag_field="type", frozen=True):
+    pass
+
+
+class InsertPatch(_Patch, tag="insert", frozen=True):
+    """Insert ``cell`` at ``index`` (clamped to the number of cells)."""
+
+    index: Annotated[int, msgspec.Meta(ge=0)]
+    cell: Cell
+
+
+class DeletePatch(_Patch, tag="delete", frozen=True):
+    cell_id: Id
+
+
+class MovePatch(_Patch, tag="move", frozen=True):
+    """Move the cell to ``index`` of the list without it (clamped)."""
+
+    cell_id: Id
+    index: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class SourcePatch(_Patch, tag="source", frozen=True):
+    """The cell's whole source (small cells, or a resync after ``conflict``)."""
+
+    cell_id: Id
+    source: CellSource
+
+
+class EditPatch(_Patch, tag="edit", frozen=True):
+    """A Yjs text delta on the cell's source (JupyterLab's ``sourceChange``): positions and
+    lengths in UTF-16 code units, as in JavaScript."""
+
+    cell_id: Id
+    delta: Annotated[list[DeltaStep], msgspec.Meta(min_length=1, max_length=MAX_DELTA_STEPS)]
+
+
+class OutputsPatch(_Patch, tag="outputs", frozen=True):
+    """Replace the cell's outputs (a code cell's)."""
+
+    cell_id: Id
+    outputs: Outputs
+    execution_count: int | None = None
+
+
+class CellTypePatch(_Patch, tag="cell_type", frozen=True):
+    """Change the cell's type; its outputs are cleared when it stops being code."""
+
+    cell_id: Id
+    cell_type: CellType
+
+
+class ActivePatch(_Patch, tag="active", frozen=True):
+    """The sharer's active cell (null: none)."""
+
+    cell_id: Id | None
+
+
+Patch = Union[  # noqa: UP007
+    InsertPatch, DeletePatch, MovePatch, SourcePatch, EditPatch, OutputsPatch, CellTypePatch,
+    ActivePatch,
+]  # fmt: skip
+
+
+class NotebookShare(_Payload, frozen=True):
+    """Share a notebook with the room (the host, or a member the host allowed); replaces the
+    room's current share. A large notebook: the first cells here, the rest as ``insert``
+    patches (a frame is at most MAX_FRAME)."""
+
+    room_id: Id
+    path: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NOTEBOOK_PATH)]
+    language: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    cells: Annotated[list[Cell], msgspec.Meta(max_length=MAX_NOTEBOOK_CELLS)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class NotebookPatch(_Payload, frozen=True):
+    """The sharer's changes, applied in order as one batch (one ``seq``), or none of them."""
+
+    room_id: Id
+    share_id: Id
+    patches: Annotated[list[Patch], msgspec.Meta(min_length=1, max_length=MAX_NOTEBOOK_PATCHES)]
+
+
+class NotebookGet(_Payload, frozen=True):
+    """The room's share: the batches after ``since`` (of ``share_id``) when the server still
+    has them all, else the whole snapshot."""
+
+    room_id: Id
+    share_id: Id | None = None
+    since: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class NotebookAllow(_Payload, frozen=True):
+    """(The host) whether ``member_id`` may share notebooks too."""
+
+    room_id: Id
+    member_id: Id
+    allowed: bool
+
+
 # The schema of each client → server event, in one table.
 REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.ROOM_LIST: Empty,
@@ -427,6 +590,8 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.RTC_SUBSCRIBE_ANSWER: RtcSubscribeAnswer,
     Event.RTC_UNPUBLISH: RoomRef,
     Event.RTC_PUBLISHERS: RoomRef,
+    Event.RTC_POLICY: RtcPolicy,
+    Event.RTC_MUTE_ALL: RoomRef,
     Event.SERVER_ANNOUNCE: ServerAnnounce,
     Event.BOARD_FOLLOW: BoardFollow,
     Event.BOARD_SYNC: BoardSync,
@@ -437,6 +602,11 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.BREAKOUT_BROADCAST: BreakoutBroadcast,
     Event.BREAKOUT_RECALL: RoomRef,
     Event.BREAKOUT_BOARD: BreakoutBoard,
+    Event.NOTEBOOK_SHARE: NotebookShare,
+    Event.NOTEBOOK_PATCH: NotebookPatch,
+    Event.NOTEBOOK_STOP: RoomRef,
+    Event.NOTEBOOK_GET: NotebookGet,
+    Event.NOTEBOOK_ALLOW: NotebookAllow,
 }
 
 P = TypeVar("P")
@@ -578,6 +748,13 @@ class VideoInfo(_Reply, frozen=True):
     mode: Literal["mesh", "sfu"]
 
 
+class VideoPolicy(_Reply, frozen=True):
+    """extension: the host's lecture controls of a room (``rtc:policy``'s ack)."""
+
+    students_publish: bool  # false: members other than the host may not send audio/video
+    lecture: bool  # the host's tile large, the others in a strip
+
+
 # acks: the fields of `{"ok": true, ...}`
 
 
@@ -600,10 +777,19 @@ class JoinedReply(_Reply, frozen=True):
     hands: list[Hand] | msgspec.UnsetType = msgspec.UNSET  # extension: the raised hands
     # extension: the room's breakouts, only while they are open
     breakouts: BreakoutsOpened | msgspec.UnsetType = msgspec.UNSET
+    # extension: the groups of the room's recalled breakouts, whose boards are kept (to read
+    # with breakout:board), the last recalled last; absent when there are none
+    kept_breakouts: list[Breakout] | msgspec.UnsetType = msgspec.UNSET
     # extension: the room's video mode, from servers whose video_mode is "sfu" or "auto"
     video: VideoInfo | msgspec.UnsetType = msgspec.UNSET
+    # extension: the host's lecture controls (rtc:policy)
+    video_policy: VideoPolicy | msgspec.UnsetType = msgspec.UNSET
     # extension: the WebRTC configuration, as room:attach's (a page's own membership's video)
     rtc: RtcConfig | msgspec.UnsetType = msgspec.UNSET
+    # extension: the room's shared notebook (live or ended; fetch it with notebook:get) and
+    # the members the host allowed to share besides themself
+    notebook: NotebookSummary | msgspec.UnsetType = msgspec.UNSET
+    sharers: list[Id] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RoomReply(_Reply, frozen=True):
@@ -626,8 +812,16 @@ class AttachedReply(_Reply, frozen=True):
     hands: list[Hand] | msgspec.UnsetType = msgspec.UNSET  # extension: the raised hands
     # extension: the room's breakouts, only while they are open
     breakouts: BreakoutsOpened | msgspec.UnsetType = msgspec.UNSET
+    # extension: the groups of the room's recalled breakouts, whose boards are kept (to read
+    # with breakout:board), the last recalled last; absent when there are none
+    kept_breakouts: list[Breakout] | msgspec.UnsetType = msgspec.UNSET
     # extension: the room's video mode, from servers whose video_mode is "sfu" or "auto"
     video: VideoInfo | msgspec.UnsetType = msgspec.UNSET
+    # extension: the host's lecture controls (rtc:policy)
+    video_policy: VideoPolicy | msgspec.UnsetType = msgspec.UNSET
+    # extension: the room's shared notebook and its allowed sharers, as in room:join
+    notebook: NotebookSummary | msgspec.UnsetType = msgspec.UNSET
+    sharers: list[Id] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ChatSent(_Reply, frozen=True):
@@ -669,6 +863,59 @@ class BreakoutsOpened(_Reply, frozen=True):
 
 class BreakoutsReply(_Reply, frozen=True):
     breakouts: list[Breakout]
+
+
+class Sharer(_Reply, frozen=True):
+    id: Id
+    name: str
+
+
+class NotebookSummary(_Reply, frozen=True):
+    """A room's share, without its cells."""
+
+    share_id: Id
+    room_id: Id
+    sharer: Sharer
+    path: str  # the sharer's display path
+    language: str | None
+    seq: int  # the last batch applied (0: as shared)
+    live: bool  # false: stopped (the sharer stopped or left); the last state stays readable
+    cells: int  # how many
+    started_at: str  # ISO 8601 UTC
+
+
+class NotebookSnapshot(_Reply, frozen=True):
+    summary: NotebookSummary
+    cells: list[Cell]
+    active: Id | None  # the sharer's active cell
+
+
+class NotebookBatch(_Reply, frozen=True):
+    """One accepted notebook:patch: its seq and patches."""
+
+    seq: int
+    patches: list[Patch]
+
+
+class NotebookReply(_Reply, frozen=True):
+    notebook: NotebookSnapshot
+
+
+class NotebookPatchReply(_Reply, frozen=True):
+    seq: int
+
+
+class NotebookGetReply(_Reply, frozen=True):
+    """``notebook``: the whole share (null: none). Or, for a ``since`` the server can serve,
+    ``notebook: null`` with ``share_id`` and the ``batches`` after ``since`` in order."""
+
+    notebook: NotebookSnapshot | None
+    share_id: Id | msgspec.UnsetType = msgspec.UNSET
+    batches: list[NotebookBatch] | msgspec.UnsetType = msgspec.UNSET
+
+
+class SharersReply(_Reply, frozen=True):
+    sharers: list[Id]
 
 
 # events the server sends
@@ -779,6 +1026,22 @@ class RtcMode(_Reply, frozen=True):
     mode: Literal["mesh", "sfu"]
 
 
+class RtcPolicyEvent(_Reply, frozen=True):
+    """The host changed the room's video policy (sent to the room, the host's sockets too)."""
+
+    room_id: Id
+    students_publish: bool
+    lecture: bool
+
+
+class RtcMuteAll(_Reply, frozen=True):
+    """The host asks every member to turn its microphone off (it may turn it on again while
+    ``students_publish`` holds)."""
+
+    room_id: Id
+    by: Id  # the host
+
+
 class HandQueue(_Reply, frozen=True):
     room_id: Id
     hands: list[Hand]
@@ -796,6 +1059,29 @@ class BreakoutOpenedEvent(BreakoutsOpened, frozen=True):
 
 class BreakoutClosedEvent(BreakoutsReply, frozen=True):
     room_id: Id
+
+
+class NotebookShared(_Reply, frozen=True):
+    room_id: Id
+    notebook: NotebookSnapshot
+
+
+class NotebookPatched(_Reply, frozen=True):
+    room_id: Id
+    share_id: Id
+    seq: int
+    patches: list[Patch]
+
+
+class NotebookStopped(_Reply, frozen=True):
+    room_id: Id
+    share_id: Id
+    reason: Literal["stopped", "left", "replaced"]
+
+
+class NotebookSharers(_Reply, frozen=True):
+    room_id: Id
+    sharers: list[Id]
 
 
 class Announcement(_Reply, frozen=True):
@@ -826,6 +1112,8 @@ ACKS: Final[dict[str, type[_Reply]]] = {
     Event.RTC_SUBSCRIBE_ANSWER: OkReply,
     Event.RTC_UNPUBLISH: OkReply,
     Event.RTC_PUBLISHERS: PublishersReply,
+    Event.RTC_POLICY: VideoPolicy,
+    Event.RTC_MUTE_ALL: OkReply,
     Event.SERVER_ANNOUNCE: OkReply,
     Event.BOARD_FOLLOW: OkReply,
     Event.BOARD_SYNC: BoardSynced,
@@ -836,6 +1124,11 @@ ACKS: Final[dict[str, type[_Reply]]] = {
     Event.BREAKOUT_BROADCAST: OkReply,
     Event.BREAKOUT_RECALL: BreakoutsReply,
     Event.BREAKOUT_BOARD: BoardSynced,
+    Event.NOTEBOOK_SHARE: NotebookReply,
+    Event.NOTEBOOK_PATCH: NotebookPatchReply,
+    Event.NOTEBOOK_STOP: OkReply,
+    Event.NOTEBOOK_GET: NotebookGetReply,
+    Event.NOTEBOOK_ALLOW: SharersReply,
 }
 
 EVENTS: Final[dict[str, type[_Reply]]] = {
@@ -854,9 +1147,15 @@ EVENTS: Final[dict[str, type[_Reply]]] = {
     Event.RTC_MEDIA: RtcMediaEvent,
     Event.RTC_PUBLISHERS: RtcPublishers,
     Event.RTC_MODE: RtcMode,
+    Event.RTC_POLICY: RtcPolicyEvent,
+    Event.RTC_MUTE_ALL: RtcMuteAll,
     Event.SERVER_ANNOUNCEMENT: Announcement,
     Event.HAND_QUEUE: HandQueue,
     Event.HAND_TAKEN: HandTaken,
     Event.BREAKOUT_OPENED: BreakoutOpenedEvent,
     Event.BREAKOUT_CLOSED: BreakoutClosedEvent,
+    Event.NOTEBOOK_SHARED: NotebookShared,
+    Event.NOTEBOOK_PATCHED: NotebookPatched,
+    Event.NOTEBOOK_STOPPED: NotebookStopped,
+    Event.NOTEBOOK_SHARERS: NotebookSharers,
 }

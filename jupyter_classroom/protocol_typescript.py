@@ -28,6 +28,23 @@ HEADER = """\
 # Unions that get a name of their own instead of being spelled out where they are used.
 NAMED_UNIONS: tuple[tuple[str, Any, str], ...] = (
     ("Op", p.Op, "A board operation, tagged by `type`."),
+    ("Patch", p.Patch, "A change to a shared notebook, tagged by `type`."),
+)
+
+# Types msgspec cannot state as Structs (untagged unions, open dicts), written out by hand;
+# protocol.py's fields name them with `extra={"typescript": name}`.
+ALIASES: tuple[tuple[str, str, str], ...] = (
+    (
+        "TextDelta",
+        "{ retain: number } | { insert: string } | { delete: number }",
+        "One step of a Yjs text delta; counts in UTF-16 code units (JavaScript string length).",
+    ),
+    (
+        "NotebookOutput",
+        "{ output_type: 'stream' | 'display_data' | 'execute_result' | 'error'; "
+        "[key: string]: unknown }",
+        "An nbformat v4 output, relayed as the sharer sent it: render it as untrusted.",
+    ),
 )
 
 # Module constants that are limits of the protocol (everything else upper-case is a table).
@@ -209,6 +226,8 @@ class Generator:
             assert isinstance(info, mi.UnionType)
             members = " | ".join(self.ts_type(t) for t in info.types)
             out.append(f"{_doc(doc)}\nexport type {name} = {members};\n")
+        for name, text, doc in ALIASES:
+            out.append(f"{_doc(doc)}\nexport type {name} = {text};\n")
         out += [self.interface(info) + "\n" for info in self.structs.values()]
         out.append(ACK)
         out.append(self.event_maps())

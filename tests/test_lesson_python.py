@@ -98,6 +98,12 @@ async def test_breakouts_from_python(lesson):
     assert await asyncio.to_thread(teacher.recall) == breakouts
     await wait_for(lambda: breakouts[0]["room_id"] not in ann.client.connection.rooms)
     await wait_for(lambda: ann.breakouts == [] and teacher.breakouts == [])
+    # the replicas list the kept groups (once each), as a join's ack does for a late joiner
+    for person in (ann, ben, teacher):
+        main = person.client.connection.rooms[teacher.room_id]
+        await wait_for(lambda main=main: main.kept_breakouts == breakouts)
+    rejoined = await asyncio.to_thread(ben.client.join, teacher.room_id)
+    assert rejoined.kept_breakouts == breakouts
     for student, breakout, drawn in ((ann, breakouts[0], "ann-1"), (ben, breakouts[1], "ben-1")):
         board = await asyncio.to_thread(student.breakout_board, breakout["room_id"])
         assert [o["op"]["id"] for o in board["ops"]] == ["main-1", drawn]

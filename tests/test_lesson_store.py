@@ -46,6 +46,10 @@ async def test_breakouts_and_kept_boards_go_with_the_room(store: Store) -> None:
     await store.keep_board("r1", "b1", board)
     assert await store.kept_board("r1", "b1") == board
     assert await store.kept_board("r1", "b2") is None
+    await store.keep_board("r1", "b2", board)
+    await store.forget_kept_boards("r1", ["b1", "b3"])  # b3: never kept, no error
+    assert await store.kept_board("r1", "b1") is None
+    assert await store.kept_board("r1", "b2") == board
     await store.save_breakouts("r1", state)
     await store.delete_room("r1")
     assert await store.breakouts("r1") is None and await store.kept_board("r1", "b1") is None

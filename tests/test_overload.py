@@ -237,6 +237,47 @@ async def test_drawers_hear_their_ink_is_delayed_and_when_it_is_not(connect, ser
         assert room.delay_ms == 0
 
 
+async def test_a_drawer_whose_ops_wait_unread_hears_its_ink_is_delayed(connect, server):
+    """The process behind a drawer's socket holds its reading back (RECEIVE_BACKLOG): its ops
+    wait before any tick, and the drawer hears board:delayed for it, then delay_ms 0."""
+    alice = await connect("alice")
+    room_id = (await alice.create("held"))["room"]["id"]
+    watcher = await connect("watcher", auth={"batch": True})
+    await watcher.join(room_id)
+    room_server = server.app.room_server
+    gate = asyncio.Event()
+    handler = room_server._handlers["board:op"]
+
+    async def held(sid: str, session: Any, req: Any) -> dict[str, Any]:
+        await gate.wait()
+        return await handler(sid, session, req)
+
+    room_server._handlers["board:op"] = held
+    acks: list[Any] = []
+    stall = room_server.batcher.delay_notice + 0.2
+    try:
+        for i in range(2 * RECEIVE_BACKLOG):
+            await alice.sio.emit(
+                "board:op",
+                {"room_id": room_id, "op": stroke(f"w{i}", (i, i))},
+                callback=lambda ack: acks.append(ack),
+            )
+        await asyncio.sleep(stall)  # the socket's reading is held back meanwhile
+    finally:
+        gate.set()
+        room_server._handlers["board:op"] = handler
+    delayed = await alice.next("board:delayed", timeout=10)
+    assert delayed["room_id"] == room_id and delayed["delay_ms"] >= stall * 1000 * 0.5
+    await watcher.nothing("board:delayed", wait=0)  # a watcher drew nothing
+    # once the ops are read on time again, a quiet second clears it
+    assert (await alice.next("board:delayed", timeout=10)) == {"room_id": room_id, "delay_ms": 0}
+    for _ in range(200):
+        if len(acks) == 2 * RECEIVE_BACKLOG:
+            break
+        await asyncio.sleep(0.05)
+    assert [ack["seq"] for ack in acks] == list(range(1, 2 * RECEIVE_BACKLOG + 1))
+
+
 @pytest.mark.parametrize("classroom_config", [{"ops_per_second": 20.0}])  # bursts of 40
 async def test_a_batched_socket_over_its_op_budget_waits_a_stock_one_is_refused(connect):
     alice = await connect("alice", auth={"batch": True})

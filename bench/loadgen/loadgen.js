@@ -22,6 +22,13 @@
 //           `roomUrls` (several server processes sharing Redis, as behind a balancer): one
 //           list of server URLs per room; member m of room r connects to
 //           roomUrls[r][m % length] (its page too), else every socket to `url`.
+//           After the load stops it keeps listening until every receiver has every acked op
+//           of the others, or no delivery came for `drainQuietS` (5 s), or `drainMaxS` (60 s)
+//           after the last send: deliveries that came more than `lateAfterS` (10 s) after the
+//           last send are `late`, the ones that never came `lost`. The `board:delayed`
+//           notices (our server, docs/protocol.md "Under overload") are counted: how many,
+//           which drawers got one, the largest delay_ms, and the rooms whose ink reached
+//           members over `lateRoomMs` (1 s) after it was drawn, whose drawers should be told.
 //   latejoin  one member fills a board with `ops` stroke ops, then `joins` fresh sockets join:
 //           time from room:join to its ack, and the ack frame's bytes.
 //   idle    `sockets` connections, connected and nothing else (for the server's RSS).
@@ -114,11 +121,12 @@ function waitGo() {
   });
 }
 
-// Latency histogram: 0.05 ms buckets up to 20 s, then an overflow bucket.
+// Latency histogram: 0.05 ms buckets up to 120 s (the drain listens up to 60 s after the last
+// send, whose ops may have waited 20 s for their ack), then an overflow bucket.
 class Histogram {
   constructor() {
     this.step = 0.05;
-    this.counts = new Float64Array(400000 + 1);
+    this.counts = new Float64Array(2400000 + 1);
     this.n = 0;
     this.max = 0;
     this.sum = 0;
@@ -146,6 +154,10 @@ async function fanout() {
   // batch: pointer events per op (1: one op per event; 2: 30 Hz ops of 2 points, as the
   // whiteboard widget batches); the stroke length is in ops
   const { rooms: roomCount, members, drawers, rate, duration, batch = 1 } = cfg;
+  const drainQuietMs = 1000 * (cfg.drainQuietS ?? 5);
+  const drainMaxMs = 1000 * (cfg.drainMaxS ?? 60);
+  const lateAfterMs = 1000 * (cfg.lateAfterS ?? 10);
+  const lateRoomMs = cfg.lateRoomMs ?? 1000;
   const paired = cfg.topology === "page+kernel";
   const kernelLive = cfg.kernelLive !== false;
   const strokeLength = Math.max(1, Math.round(120 / batch));
@@ -169,7 +181,15 @@ async function fanout() {
   await pool([...Array(roomCount).keys()], 10, async (r) => {
     const host = await connect(`r${r}m0`, { url: urlOf(r, 0) });
     const ack = await request(host, "room:create", { title: `bench ${r}`, listed: false });
-    rooms[r] = { id: ack.room.id, sockets: [], kernels: [], you: [ack.you.id], acked: [] };
+    rooms[r] = {
+      index: r,
+      id: ack.room.id,
+      sockets: [],
+      kernels: [],
+      you: [ack.you.id],
+      acked: [],
+      maxLatency: 0, // the latest a member got this room's ink (ms after it was drawn)
+    };
     rooms[r].sockets[0] = await attachPage(r, 0, host, ack.room.id, ack.you.id);
     if (paired) rooms[r].kernels[0] = host;
   });
@@ -195,6 +215,13 @@ async function fanout() {
   let disconnects = 0;
   let duplicates = 0;
   let reordered = 0;
+  // the drain: when the last op was sent (so what came later than lateAfterMs is late), and
+  // when the last tracked delivery came (so the drain stops once they stop coming)
+  let sendEnd = Infinity;
+  let lastDelivery = 0;
+  // board:delayed (our server): notices with delay_ms > 0, the all-clear ones (delay_ms: 0),
+  // notices to members who did not draw (there should be none), the drawers told ("r.m")
+  const delayed = { notices: 0, clears: 0, nonDrawer: 0, maxMs: 0, told: new Set() };
   for (const room of rooms) {
     // every socket that takes the board: tracked ones must get every op of the others
     room.receivers = room.sockets.map((socket, m) => ({ socket, m, kernel: false, tracked: true }));
@@ -208,6 +235,19 @@ async function fanout() {
       const { socket, m } = receiver;
       const counts = receiver.kernel ? kernel : member;
       socket.on("disconnect", () => disconnects++);
+      // a member's notices reach each of its sockets: count them at the drawing one
+      if (!receiver.kernel) {
+        socket.on("board:delayed", (data) => {
+          if (!(data && data.delay_ms > 0)) {
+            delayed.clears++;
+            return;
+          }
+          delayed.notices++;
+          delayed.maxMs = Math.max(delayed.maxMs, data.delay_ms);
+          if (m < drawers) delayed.told.add(`${room.index}.${m}`);
+          else delayed.nonDrawer++;
+        });
+      }
       const onOp = (data, t) => {
         if (!receiver.tracked) {
           kernelUnfollowed++;
@@ -217,6 +257,8 @@ async function fanout() {
         const sent = Number(id.slice(id.lastIndexOf(":") + 1));
         counts.hist.add(t - sent);
         counts.received++;
+        lastDelivery = t;
+        if (!receiver.kernel && t - sent > room.maxLatency) room.maxLatency = t - sent;
         let got = room.got[i];
         if (data.seq >= got.length) {
           const bigger = new Uint8Array(Math.max(got.length * 2, data.seq + 1));
@@ -224,7 +266,8 @@ async function fanout() {
           room.got[i] = got = bigger;
         }
         if (got[data.seq]) duplicates++;
-        got[data.seq] = 1;
+        // 1: came in time; 2: came more than lateAfterMs after the last send (late)
+        else got[data.seq] = t > sendEnd + lateAfterMs ? 2 : 1;
         if (data.seq < room.last[i]) reordered++;
         room.last[i] = data.seq;
         if (t >= steady.start && t <= steady.end) counts.pointsInWindow += data.op.points.length;
@@ -245,6 +288,9 @@ async function fanout() {
   let errors = 0;
   const errorCodes = {};
   const pending = new Set();
+  // send → ack at the drawer: the time the server took to accept an op, its inbound queue
+  // (backpressure) included, which a receiver's latency includes too
+  const ackHist = new Histogram();
   const start = now();
   window = { start, end: start + duration * 1000 };
   const warmup = Math.min(5, duration / 4);
@@ -278,11 +324,13 @@ async function fanout() {
             n++;
             sentOps++;
             sentPoints += batch;
+            const sentAt = now();
             const p = socket
               .timeout(20000)
               .emitWithAck("board:op", { room_id: room.id, op })
               .then(
                 (ack) => {
+                  ackHist.add(now() - sentAt);
                   if (ack && ack.ok) room.acked[d].push(ack.seq);
                   else {
                     errors++;
@@ -303,30 +351,55 @@ async function fanout() {
     }
   }
   await Promise.all(loops);
-  const sendEnd = now();
+  sendEnd = now();
   await Promise.all([...pending]);
-  // drain: wait until every receiver has every acked op of the others, or 10 s
-  const missing = (kernels) => {
-    let lost = 0;
+  const acksSettled = now();
+  // acked ops of the others a receiver never got (lost) or got over lateAfterMs after the
+  // last send (late); value: 2 = late, undefined or 0 = not (yet) received
+  const missing = (kernels, late = false) => {
+    let count = 0;
     for (const room of rooms) {
       room.receivers.forEach(({ m, kernel: isKernel, tracked }, i) => {
         if (!tracked || isKernel !== kernels) return;
         room.acked.forEach((seqs, d) => {
           if (d === m) return;
           const got = room.got[i];
-          for (const s of seqs) if (!(s < got.length && got[s])) lost++;
+          if (late) for (const s of seqs) count += s < got.length && got[s] === 2 ? 1 : 0;
+          else for (const s of seqs) if (!(s < got.length && got[s])) count++;
         });
       });
     }
-    return lost;
+    return count;
   };
-  const drainUntil = now() + 10000;
+  // drain: listen until every receiver has every acked op of the others ("complete"), or no
+  // delivery came for drainQuietMs ("quiet": whatever is missing then is lost), or
+  // drainMaxMs after the last send ("bound")
   let lost = missing(false) + missing(true);
-  while (lost > 0 && now() < drainUntil) {
+  let drainEnd = "complete";
+  while (lost > 0) {
+    const t = now();
+    if (t - sendEnd >= drainMaxMs) {
+      drainEnd = "bound";
+      break;
+    }
+    if (t - Math.max(lastDelivery, acksSettled) >= drainQuietMs) {
+      drainEnd = "quiet";
+      break;
+    }
     await sleep(200);
     lost = missing(false) + missing(true);
   }
   const lostKernel = missing(true);
+  const lateKernel = missing(true, true);
+  const late = missing(false, true) + lateKernel;
+  // rooms whose ink reached a member over lateRoomMs after it was drawn: their drawers
+  // should have heard board:delayed (the server tells the authors of ink it sends > 500 ms
+  // after accepting it)
+  const lateRooms = rooms.filter((room) => room.maxLatency > lateRoomMs);
+  let lateRoomDrawersTold = 0;
+  for (const room of lateRooms) {
+    for (let d = 0; d < drawers; d++) if (delayed.told.has(`${room.index}.${d}`)) lateRoomDrawersTold++;
+  }
   const trackedPerMember = paired && kernelLive ? 2 : 1;
   const expected = rooms.reduce(
     (acc, room) =>
@@ -377,8 +450,29 @@ async function fanout() {
     // every tracked receiver: the members' sockets and, kernelLive, their kernel sockets
     expected_deliveries: expected,
     received_deliveries: member.received + kernel.received,
+    // acked deliveries never received (by the end of the drain), and those received more
+    // than late_after_s after the last send (lost + late: what the 10 s drain called lost)
     lost,
     lost_kernel: lostKernel,
+    late,
+    late_kernel: lateKernel,
+    late_after_s: lateAfterMs / 1000,
+    // the drain: how it ended, and when the last delivery came after the last send
+    drain_end: drainEnd,
+    drain_s: Math.max(0, lastDelivery - sendEnd) / 1000,
+    drain_quiet_s: drainQuietMs / 1000,
+    drain_max_s: drainMaxMs / 1000,
+    // board:delayed at the drawing sockets
+    delayed_notices: delayed.notices,
+    delayed_clears: delayed.clears,
+    delayed_nondrawer_notices: delayed.nonDrawer,
+    delayed_drawers_told: delayed.told.size,
+    delayed_max_ms: delayed.notices ? delayed.maxMs : null,
+    drawers_total: roomCount * drawers,
+    late_rooms: lateRooms.length,
+    late_room_ms: lateRoomMs,
+    late_room_drawers: lateRooms.length * drawers,
+    late_room_drawers_told: lateRoomDrawersTold,
     duplicates,
     reordered,
     disconnects,
@@ -389,6 +483,8 @@ async function fanout() {
     send_lag_ms: sendEnd - window.end,
     latency_ms: latency(member.hist),
     hist: sparse(member.hist),
+    ack_latency_ms: latency(ackHist),
+    ack_hist: sparse(ackHist),
     // live kernel sockets (page+kernel, kernelLive)
     kernel_received_deliveries: kernel.received,
     kernel_delivered_points_per_s: kernel.pointsInWindow / (duration - warmup),

@@ -216,6 +216,24 @@ class Client:
         """The current room's raised hands, in order (kept current from ``hand:queue``)."""
         return list(self.room.hands)
 
+    def set_video_policy(
+        self,
+        *,
+        students_publish: bool | None = None,
+        lecture: bool | None = None,
+        room_id: str | None = None,
+    ) -> dict[str, bool]:
+        """(The host) whether students may publish, the lecture layout (None: unchanged);
+        the room's policy ``{students_publish, lecture}``."""
+        coro = self.connection.set_video_policy(
+            self._target(room_id), students_publish=students_publish, lecture=lecture
+        )
+        return self._call(coro)
+
+    def mute_all(self, *, room_id: str | None = None) -> None:
+        """(The host) ask every member to turn its microphone off."""
+        self._call(self.connection.mute_all(self._target(room_id)))
+
     def raise_hand(self, *, room_id: str | None = None) -> list[dict[str, Any]]:
         """Raise your hand (raising it again keeps its place); the queue."""
         return self._call(self.connection.raise_hand(self._target(room_id)))

@@ -25,6 +25,7 @@ from ..names import HUB_TOKEN_ENV, SOCKET_PATH, TOKEN_ENV, URL_ENV
 from ..protocol import MAX_BATCH_OPS, MAX_FRAME, Event, Op
 from ..tasks import TaskSet
 from .lesson import LessonRequests
+from .notebooks import NotebookRequests
 
 log = logging.getLogger("jupyter_classroom.client")
 
@@ -63,6 +64,20 @@ class RoomState:
     delay_ms: int = 0
     hands: list[dict[str, Any]] = field(default_factory=list)  # the raised hands, in order
     breakouts: dict[str, Any] | None = None  # open breakouts: {breakouts, ends_at}
+    # the recalled breakouts whose boards the room keeps (read with breakout_board), last last
+    kept_breakouts: list[dict[str, Any]] = field(default_factory=list)
+    # the room's shared notebook (a NotebookSnapshot, kept current; None: no share) and the
+    # members allowed to share besides the host (client/notebooks.py)
+    notebook: dict[str, Any] | None = None
+    sharers: list[str] = field(default_factory=list)
+    notebook_ahead: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    notebook_syncing: bool = False
+    # the room's video: "mesh" or "sfu" (rtc:mode), and the host's lecture controls
+    # {students_publish, lecture} (rtc:policy)
+    video_mode: str = "mesh"
+    video_policy: dict[str, bool] = field(
+        default_factory=lambda: {"students_publish": True, "lecture": False}
+    )
 
     @property
     def id(self) -> str:
@@ -139,7 +154,7 @@ def expand_merged(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-class Connection(LessonRequests):
+class Connection(LessonRequests, NotebookRequests):
     """One socket to the room server, with the rooms it has joined."""
 
     def __init__(
@@ -359,11 +374,17 @@ class Connection(LessonRequests):
             chat=list(ack["chat"]),
             hands=list(ack.get("hands") or []),
             breakouts=ack.get("breakouts"),
+            kept_breakouts=list(ack.get("kept_breakouts") or []),
+            video_mode=str((ack.get("video") or {}).get("mode", "mesh")),
         )
+        room.video_policy.update(ack.get("video_policy") or {})
         old = self.rooms.get(room.id)
         if old is not None:  # joined again: keep the ops that arrived meanwhile
             room.ahead = {s: o for s, o in old.ahead.items() if s > room.seq}
         self.rooms[room.id] = room
+        if old is not None:  # (the notebook replica, fetched again only when behind)
+            room.notebook, room.notebook_ahead = old.notebook, old.notebook_ahead
+        self._notebook_adopt(room, ack)
         self._advance(room)
         return room
 
@@ -390,6 +411,8 @@ class Connection(LessonRequests):
         room.chat = list(ack["chat"])
         room.hands = list(ack.get("hands") or [])
         room.breakouts = ack.get("breakouts")
+        room.kept_breakouts = list(ack.get("kept_breakouts") or [])
+        self._notebook_adopt(room, ack)
         room.live = True  # a join takes the board live
         await self._apply_board(room, ack["board"])
         await self._notify("resync", {"room_id": room_id})
@@ -517,7 +540,9 @@ class Connection(LessonRequests):
                 for member in room.members.values():
                     member["role"] = "host" if member["id"] == room.info["host"]["id"] else "member"
                 room.you["role"] = room.members.get(room.you["id"], room.you)["role"]
-        elif room is not None and event.startswith(("hand:", "breakout:")):
+        elif room is not None and event.startswith("notebook:"):
+            self._notebook_event(room, event, data)
+        elif room is not None and event.startswith(("hand:", "breakout:", "rtc:")):
             self._lesson_event(room, event, data)
         elif event == Event.ROOM_CLOSED and room is not None:
             self._forget(room.id)

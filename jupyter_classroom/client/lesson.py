@@ -1,6 +1,8 @@
-"""The tools of a lesson from Python: raised hands and breakout rooms (a part of
-:class:`~.connection.Connection`). The replica keeps each room's ``hands`` and open
-``breakouts`` current from ``hand:queue``, ``breakout:opened`` and ``breakout:closed``."""
+"""The tools of a lesson from Python: raised hands, breakout rooms and the host's lecture
+controls (a part of :class:`~.connection.Connection`). The replica keeps each room's ``hands``
+and open ``breakouts`` current from ``hand:queue``, ``breakout:opened`` and
+``breakout:closed``, its ``video_mode`` and ``video_policy`` from ``rtc:mode`` and
+``rtc:policy``."""
 
 from __future__ import annotations
 
@@ -78,6 +80,7 @@ class LessonRequests:
         room = self.rooms.get(room_id)
         if room is not None:
             room.breakouts = None
+            _keep(room, ack["breakouts"])
         return list(ack["breakouts"])
 
     async def breakout_board(self, room_id: str, breakout_id: str) -> dict[str, Any]:
@@ -85,11 +88,48 @@ class LessonRequests:
         payload = {"room_id": room_id, "breakout_id": breakout_id}
         return dict((await self.request(Event.BREAKOUT_BOARD, payload))["board"])
 
+    async def set_video_policy(
+        self, room_id: str, *, students_publish: bool | None = None, lecture: bool | None = None
+    ) -> dict[str, bool]:
+        """(The host) whether students may publish, the lecture layout (None: unchanged);
+        the room's policy ``{students_publish, lecture}``. The room hears ``rtc:policy``."""
+        payload: dict[str, Any] = {"room_id": room_id}
+        for key, value in (("students_publish", students_publish), ("lecture", lecture)):
+            if value is not None:
+                payload[key] = value
+        ack = await self.request(Event.RTC_POLICY, payload)
+        policy = {"students_publish": ack["students_publish"], "lecture": ack["lecture"]}
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.video_policy = dict(policy)
+        return policy
+
+    async def mute_all(self, room_id: str) -> None:
+        """(The host) ask every member to turn its microphone off (``rtc:mute_all``)."""
+        await self.request(Event.RTC_MUTE_ALL, {"room_id": room_id})
+
     def _lesson_event(self, room: RoomState, event: str, data: dict[str, Any]) -> None:
         """Keep the replica's hands and breakouts current (Connection._on_event)."""
-        if event == Event.HAND_QUEUE:
+        if event == Event.RTC_MODE:
+            room.video_mode = str(data["mode"])
+        elif event == Event.RTC_POLICY:
+            room.video_policy = {
+                "students_publish": bool(data["students_publish"]),
+                "lecture": bool(data["lecture"]),
+            }
+        elif event == Event.HAND_QUEUE:
             room.hands = list(data.get("hands") or [])
         elif event == Event.BREAKOUT_OPENED:
             room.breakouts = {"breakouts": data["breakouts"], "ends_at": data["ends_at"]}
         elif event == Event.BREAKOUT_CLOSED:
             room.breakouts = None
+            _keep(room, data["breakouts"])
+
+
+def _keep(room: RoomState, recalled: list[dict[str, Any]]) -> None:
+    """The recalled groups join the kept ones, last (as the server lists them in a join ack;
+    the host hears of a recall twice: its ack and ``breakout:closed``)."""
+    ids = {group["room_id"] for group in recalled}
+    room.kept_breakouts = [g for g in room.kept_breakouts if g["room_id"] not in ids] + list(
+        recalled
+    )

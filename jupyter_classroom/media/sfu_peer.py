@@ -7,6 +7,14 @@ goes through the member's own socket: the room server drives Janus, the peer nev
 
 It watches every publisher the room announces (``rtc:publishers``) unless ``watch=False``;
 after the SFU restarted (``reset``) it publishes again what it published.
+
+It obeys the host's lecture controls: when the room's ``rtc:policy`` says students may not
+publish it stops sending (the server stopped its feed in Janus already, and refuses
+``rtc:publish`` until the host allows it: :meth:`publish` raises ``forbidden`` meanwhile);
+``rtc:mute_all`` turns its microphone off (:meth:`unmute` turns it on again).
+
+In a room whose video is still a mesh (``video_mode = "auto"`` below its threshold) it waits:
+what it publishes goes to the SFU, and it starts watching, when the room hears ``rtc:mode``.
 """
 
 from __future__ import annotations
@@ -65,7 +73,11 @@ class SfuPeer(ReceivedTracks):
         self._opened: list[MediaStreamTrack] = []
         self._tasks = TaskSet("sfu media task", log)
         self._following = asyncio.Lock()  # one change of the publishers at a time
+        self.muted = False  # the microphone is off (mute_all, or mute())
         self._listeners = [
+            (Event.RTC_POLICY, self._on_policy),
+            (Event.RTC_MUTE_ALL, self._on_mute_all),
+            (Event.RTC_MODE, self._on_mode),
             (Event.RTC_PUBLISHERS, self._on_publishers),
             (Event.ROOM_MEMBER_LEFT, self._on_member_left),
             (Event.ROOM_CLOSED, self._on_room_closed),
@@ -86,6 +98,8 @@ class SfuPeer(ReceivedTracks):
     async def start(self) -> list[str]:
         """Ask who publishes now (a member that joined after the announcements) and, with
         ``watch``, watch them; later announcements are followed as they come."""
+        if not self.on_sfu:
+            return []  # a mesh room: rtc:mode starts it
         ack = await self.connection.request(Event.RTC_PUBLISHERS, {"room_id": self.room_id})
         self._on_publishers({"room_id": self.room_id, "publishers": ack["publishers"]})
         return list(self.publishers)
@@ -104,8 +118,27 @@ class SfuPeer(ReceivedTracks):
             else:
                 tracks.append(source)
         self.published = tracks
-        await self._send_published()
+        if self.on_sfu:
+            await self._send_published()
+        # (else rtc:mode sends them)
         return tracks
+
+    @property
+    def on_sfu(self) -> bool:
+        """Whether the room's video goes through the SFU now (else it is a mesh, for now)."""
+        room = self.connection.rooms.get(self.room_id)
+        return room is not None and room.video_mode == "sfu"
+
+    def _on_mode(self, payload: dict[str, Any]) -> None:
+        if self._mine(payload) and payload.get("mode") == "sfu":
+            self._tasks.spawn(self._to_sfu())
+
+    async def _to_sfu(self) -> None:
+        """The room went to the SFU: publish what waited, watch who publishes."""
+        if self.published and self.may_publish:
+            await self._send_published()
+        if self.watch:
+            await self.start()
 
     async def _send_published(self) -> None:
         await self._close_outgoing()
@@ -113,10 +146,60 @@ class SfuPeer(ReceivedTracks):
         for track in self.published:
             pc.addTrack(self._relay_out.subscribe(track, buffered=False))
         await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate
-        ack = await self.connection.request(
-            Event.RTC_PUBLISH, {"room_id": self.room_id, "sdp": pc.localDescription.sdp}
-        )
+        try:
+            ack = await self.connection.request(
+                Event.RTC_PUBLISH, {"room_id": self.room_id, "sdp": pc.localDescription.sdp}
+            )
+        except ClassroomError:
+            await self._close_outgoing()
+            raise
         await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+        if self.muted:
+            self._send_audio(False)
+
+    # ---------------------------------------------------------------------------------------
+    # the host's lecture controls
+
+    @property
+    def may_publish(self) -> bool:
+        """Whether the room's policy (rtc:policy, as the connection's replica holds it) lets
+        this member publish: the host always may."""
+        room = self.connection.rooms.get(self.room_id)
+        return room is None or room.is_host or room.video_policy["students_publish"]
+
+    def _on_policy(self, payload: dict[str, Any]) -> None:
+        if not self._mine(payload):
+            return
+        if not self.may_publish and self._outgoing is not None:
+            # Janus's feed is gone already (the server stopped it): only our side is left
+            self._tasks.spawn(self._close_outgoing())
+
+    def _on_mute_all(self, payload: dict[str, Any]) -> None:
+        if self._mine(payload) and payload.get("by") != self.member_id:
+            self.mute()
+
+    def _send_audio(self, on: bool) -> None:
+        pc = self._outgoing
+        if pc is None:
+            return
+        audio = [t for t in self.published if t.kind == "audio"]
+        for sender in pc.getSenders():
+            if sender.kind == "audio" and audio:
+                sender.replaceTrack(
+                    self._relay_out.subscribe(audio[0], buffered=False) if on else None
+                )
+
+    def mute(self) -> None:
+        """Turn the microphone off: the audio sender sends nothing (the video goes on)."""
+        self.muted = True
+        self._send_audio(False)
+
+    def unmute(self) -> None:
+        """Turn the microphone on again (refused while the host lets no student publish)."""
+        if not self.may_publish:
+            raise ClassroomError("forbidden", "the host does not let students publish now")
+        self.muted = False
+        self._send_audio(True)
 
     async def unpublish(self) -> None:
         """Stop sending (the room hears it in ``rtc:publishers``)."""
@@ -133,6 +216,10 @@ class SfuPeer(ReceivedTracks):
     def sending(self) -> RTCPeerConnection | None:
         """The connection to the SFU it publishes on (for its stats)."""
         return self._outgoing
+
+    def receiving(self, member_id: str) -> RTCPeerConnection | None:
+        """The connection ``member_id``'s stream comes down on, if watched (for its stats)."""
+        return self._incoming.get(member_id)
 
     # ---------------------------------------------------------------------------------------
     # watching

@@ -612,12 +612,14 @@ class ClassroomApp(ExtensionApp):
         self._housekeepers.spawn(self._keep_alive())
 
     async def _keep_alive(self) -> None:
-        """Beat for this process; let members on processes that stopped beating depart."""
+        """Beat for this process; let members on processes that stopped beating depart;
+        recall the breakouts whose time has passed (whichever process opened them)."""
         ttl = self.classroom_settings.process_ttl
         while True:
             try:
                 await self.rooms.presence.heartbeat(ttl)
                 await self.room_server.sweep_dead_processes()
+                await self.room_server.sweep_breakouts()
             except Exception:  # Redis away for a while: try again at the next beat
                 self.log.warning("classroom: heartbeat or sweep failed", exc_info=True)
             await asyncio.sleep(ttl / 3)

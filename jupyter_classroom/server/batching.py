@@ -21,8 +21,9 @@ op (:mod:`.coalesce`: every point kept, every seq accounted for), and of a membe
 moves only the latest goes (to the batched sockets; the others got each at its socket's rate).
 
 When a room's ink goes out later than ``delay_notice`` after it was accepted (the tick at its
-longest and the loop behind it), the authors of the late ops hear ``board:delayed`` with the
-delay, at most once per ``DELAY_REPEAT`` unless the delay doubles, and ``delay_ms: 0`` once the
+longest and the loop behind it), or a drawer's ops waited that long to be read at all (the
+server holding its socket's reading back: :meth:`OpBatcher.ink_waited`), the authors of the
+late ops hear ``board:delayed`` with the delay, at most once per ``DELAY_REPEAT`` unless the delay doubles, and ``delay_ms: 0`` once the
 room's ink goes out within half the threshold again, or the room has sent nothing late for
 ``DELAY_CLEAR`` seconds.
 """
@@ -50,12 +51,13 @@ DELAY_CLEAR = 1.0  # seconds without a late frame after which a room is told it 
 class _Delay:
     """A room whose ink went out late: who was told, what and when."""
 
-    __slots__ = ("clear_timer", "members", "told_at", "told_ms")
+    __slots__ = ("clear_timer", "members", "told_at", "told_ms", "waited_at")
 
     def __init__(self) -> None:
         self.members: set[str] = set()
         self.told_at = float("-inf")
         self.told_ms = 0
+        self.waited_at = float("-inf")  # when ink last waited to be read (ink_waited)
         self.clear_timer: asyncio.TimerHandle | None = None
 
 
@@ -65,7 +67,7 @@ class OpBatcher:
     def __init__(
         self,
         send: Send,
-        min_interval: float = 0.01,
+        min_interval: float = 0.002,
         max_interval: float = 0.25,
         busy_share: float = 0.8,
         send_cursors: SendCursors | None = None,
@@ -152,22 +154,37 @@ class OpBatcher:
                 }
             await self._send(room_id, coalesce(ops))
             if since is not None and self._notify_delay is not None:
-                await self._track_delay(room_id, ops, now - since)
+                authors = {str(op["author"]) for op in ops}
+                await self._track_delay(room_id, authors, now - since)
         if cursors and self._send_cursors is not None:
             await self._send_cursors(room_id, list(cursors.values()))
 
-    async def _track_delay(self, room_id: str, ops: list[dict[str, Any]], age: float) -> None:
+    async def ink_waited(self, room_id: str, author: str, age: float) -> None:
+        """``author``'s ops reached the room ``age`` seconds late, before they were accepted
+        (their socket's reading held back: the process is behind): told as a late tick is.
+        Only a quiet second clears it, since the room's ticks may well be on time."""
+        if self._notify_delay is not None and age >= self.delay_notice:
+            await self._track_delay(room_id, {author}, age, waited=True)
+
+    async def _track_delay(
+        self, room_id: str, authors: set[str], age: float, waited: bool = False
+    ) -> None:
         """Tell the room's drawers when its ink goes out late, and when no more."""
         assert self._notify_delay is not None
         delay = self._delays.get(room_id)
+        loop = asyncio.get_running_loop()
         if age < self.delay_notice:
-            if delay is not None and age < self.delay_notice / 2:
+            if (
+                delay is not None
+                and age < self.delay_notice / 2
+                and loop.time() - delay.waited_at >= DELAY_CLEAR
+            ):
                 await self._caught_up(room_id)
             return
-        loop = asyncio.get_running_loop()
         if delay is None:
             delay = self._delays[room_id] = _Delay()
-        authors = {str(op["author"]) for op in ops}
+        if waited:
+            delay.waited_at = loop.time()
         ms = round(age * 1000)
         new = authors - delay.members
         repeat = loop.time() - delay.told_at >= DELAY_REPEAT or ms >= 2 * delay.told_ms

@@ -17,6 +17,7 @@ from ..rooms import Rooms
 from ..tasks import TaskSet
 from .batching import OpBatcher
 from .channels import Session, board_channel, member_channel
+from .fanout import reading_held
 from .quotas import PersonLimits, encode_ahead, encoded_size
 
 CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
@@ -34,7 +35,9 @@ class BoardEvents:
 
     async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
         paid = await self._pace_ops(session, 1)
-        return ok_ack(seq=await self._accept_op(sid, session, req, paid))
+        seq = await self._accept_op(sid, session, req, paid)
+        await self._tell_if_waited(sid, session, req.room_id)
+        return ok_ack(seq=seq)
 
     async def board_ops(self, sid: str, session: Session, req: p.BoardOpsSend) -> dict[str, Any]:
         # Several ops, one frame and one ack: each is ruled on as if sent alone (a refused
@@ -47,7 +50,16 @@ class BoardEvents:
                 results.append({"seq": seq})
             except ProtocolError as exc:
                 results.append({"error": {"code": exc.code, "message": exc.message}})
+        await self._tell_if_waited(sid, session, req.room_id)
         return ok_ack(results=results)
+
+    async def _tell_if_waited(self, sid: str, session: Session, room_id: str) -> None:
+        # A process behind its sockets holds their reading back (handler.RECEIVE_BACKLOG):
+        # a drawer's ops then wait unread before any tick, where the batcher cannot see it.
+        held = reading_held(self.sio, sid)
+        member_id = session.rooms.get(room_id)
+        if held and member_id is not None:
+            await self.batcher.ink_waited(room_id, member_id, held)
 
     async def _pace_ops(self, session: Session, count: int) -> bool:
         """Whether ``count`` ops of a batched socket are paid for from its person's op budget,

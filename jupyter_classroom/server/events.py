@@ -35,6 +35,7 @@ from .channels import Session, SocketChannels, member_channel, room_channel
 from .fanout import DirectFanoutManager
 from .heap import release_freed_memory
 from .lesson_events import LessonEvents
+from .notebook_events import NotebookEvents
 from .quotas import PersonLimits, encode_ahead, encoded_size, limit_key
 from .ratelimit import KeyedBuckets
 from .settings import Settings
@@ -82,7 +83,7 @@ class ConnectRefused(Exception):
         self.reason = reason or message
 
 
-class RoomServer(BoardEvents, LessonEvents, SfuEvents):
+class RoomServer(BoardEvents, LessonEvents, NotebookEvents, SfuEvents):
     """The python-socketio server speaking the classroom protocol."""
 
     def __init__(
@@ -147,6 +148,7 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
             Event.BOARD_FOLLOW: self.board_follow,
             Event.BOARD_SYNC: self.board_sync,
             **self.lesson_handlers(),  # hand:*, breakout:*
+            **self.notebook_handlers(),  # notebook:* (shared notebooks)
             **self.sfu_handlers(),  # rtc:publish, rtc:subscribe, ... (the SFU)
         }
         assert set(self._handlers) | {Event.BOARD_CURSOR} == set(p.REQUESTS)
@@ -375,6 +377,7 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
                 Event.ROOM_UPDATED, {"room": departure.room}, to=room_channel(room_id)
             )
         await self.hands_after_departure(room_id, member_id)
+        await self.notebook_after_departure(room_id, member_id, departure.reason)
         await self.sfu_after_departure(room_id, member_id)
         self.list_changed()
 
@@ -390,7 +393,10 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
         joined = await self.rooms.create(session.identity, sid, req, self._feed(session))
         await self._bind(sid, joined)
         self.list_changed()
-        ack = self.with_video({**self._joined_ack(joined), "rtc": self._rtc()}, joined.room["id"])
+        ack = await self.with_video(
+            {**self._joined_ack(joined), "rtc": self._rtc()}, joined.room["id"]
+        )
+        ack = await self.with_notebook(ack, joined.room["id"])
         return await self.with_lesson(ack, joined.room["id"])
 
     async def room_join(self, sid: str, session: Session, req: p.RoomJoin) -> dict[str, Any]:
@@ -403,8 +409,9 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
             # a big board: made in slices between other sockets' turns
             # rtc: a page's own membership (the side panel's video) publishes as a kernel's does
             ack = {**self._joined_ack(joined), "rtc": self._rtc()}
-            ack = self.with_video(ack, joined.room["id"])
+            ack = await self.with_video(ack, joined.room["id"])
             ack = await self.with_lesson(ack, joined.room["id"])
+            ack = await self.with_notebook(ack, joined.room["id"])
             return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     def _rtc(self) -> dict[str, Any]:
@@ -428,10 +435,12 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
             rtc = self._rtc()
             if not req.board:  # a video socket: no board, no chat backlog
                 ack = ok_ack(room=joined.room, you=joined.you, members=joined.members, rtc=rtc)
-                ack = self.with_video(ack, joined.room["id"])
+                ack = await self.with_video(ack, joined.room["id"])
+                ack = await self.with_notebook(ack, joined.room["id"])
                 return await self.with_lesson(ack, joined.room["id"])
-            ack = self.with_video({**self._joined_ack(joined), "rtc": rtc}, joined.room["id"])
+            ack = await self.with_video({**self._joined_ack(joined), "rtc": rtc}, joined.room["id"])
             ack = await self.with_lesson(ack, joined.room["id"])
+            ack = await self.with_notebook(ack, joined.room["id"])
             return await encode_ahead(ack, joined.board.ops)  # type: ignore[return-value]
 
     async def room_leave(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
@@ -459,17 +468,17 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
                    member_id)  # fmt: skip
         await self._see_off_room(closed.room_id, "closed by the host")
         self.list_changed()
-        await self.sfu_room_closed(req.room_id)
         release_freed_memory()  # the room's board is gone: give its pages back
         return ok_ack()
 
     async def _see_off_room(self, room_id: str, reason: str) -> None:
         """A deleted room's sockets hear why (its ops sent first), then leave its channels on
-        every process (Presence.close)."""
+        every process (Presence.close); its VideoRoom goes from Janus."""
         await self.batcher.flush(room_id)
         closing = {"room_id": room_id, "reason": reason}
         await self.sio.emit(Event.ROOM_CLOSED, closing, to=room_channel(room_id))
         await self.rooms.presence.close(room_id)
+        await self.sfu_room_closed(room_id)
 
     async def room_ticket(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
         who = session.identity
@@ -509,6 +518,8 @@ class RoomServer(BoardEvents, LessonEvents, SfuEvents):
         self.limits.take_bytes(session.limit_key, encoded_size(req.data))
         member_id = session.rooms.get(req.room_id)
         await self.rooms.require_member(req.room_id, member_id, sid)
+        # the host's rtc:policy: no media-sending offer/answer from who may not publish
+        await self.check_signal(req.room_id, member_id or "", req.data)
         data = p.to_builtins(req.data)
         await self.sio.emit(
             Event.RTC_SIGNAL,

@@ -45,6 +45,14 @@ def write_now(server: socketio.AsyncServer, sid: str, eio_sid: str, text: str) -
     return True
 
 
+def reading_held(server: socketio.AsyncServer, sid: str) -> float:
+    """Seconds ``sid``'s messages have waited unread because its handlers are behind
+    (``SocketIOHandler.reading_held``; 0 for a socket not served by our handler)."""
+    environ = server.get_environ(sid)
+    held = getattr(environ.get("tornado.handler") if environ else None, "reading_held", None)
+    return float(held()) if held is not None else 0.0
+
+
 class DirectFanoutManager(socketio.AsyncManager):
     """The in-process manager, delivering broadcasts inline.
 

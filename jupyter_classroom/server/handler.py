@@ -94,6 +94,8 @@ def make_handler(
             return super().open(*args, **kwargs)
 
         _room_to_read: asyncio.Event | None = None  # set while the receive queue has room
+        _held_since: float | None = None  # monotonic time reading stopped, while it is
+        _last_hold: tuple[float, float] = (0.0, float("-inf"))  # (seconds, ended at)
 
         async def on_message(self, message: Any) -> None:
             # Tornado reads the socket's next message once this returns: waiting here while
@@ -103,7 +105,22 @@ def make_handler(
                 if self._room_to_read is None:
                     self._room_to_read = asyncio.Event()
                 self._room_to_read.clear()
-                await self._room_to_read.wait()
+                self._held_since = time.monotonic()
+                try:
+                    await self._room_to_read.wait()
+                finally:
+                    now = time.monotonic()
+                    self._last_hold = (now - self._held_since, now)
+                    self._held_since = None
+
+        def reading_held(self) -> float:
+            """Seconds the client's messages have waited unread (reading held back now, or
+            within the last second): how late what it sends now reaches its handlers."""
+            now = time.monotonic()
+            if self._held_since is not None:
+                return now - self._held_since
+            held, ended = self._last_hold
+            return held if now - ended < 1.0 else 0.0
 
         async def get_next_message(self) -> Any:
             message = await super().get_next_message()

@@ -3,8 +3,12 @@
 validating them; the logic is in :mod:`jupyter_classroom.hands` and
 :mod:`jupyter_classroom.breakouts`.
 
-The breakout timer is an asyncio timer in the process that opened the breakouts: if that
-process stops first, the breakouts stay open until the host recalls them.
+The breakout timer: the end time is in the Store (``Breakouts.open``), and every process's
+housekeeping loop calls :meth:`LessonEvents.sweep_breakouts`, which claims the due breakouts
+(each to one process, atomically in Redis) and recalls them; so the breakouts end even when the
+process that opened them has stopped. That process also keeps an asyncio timer, to recall on
+the second rather than at its next sweep; the opening's token makes whichever comes second a
+no-op (as a recall by the host meanwhile).
 """
 
 from __future__ import annotations
@@ -71,12 +75,16 @@ class LessonEvents:
     # hands
 
     async def with_lesson(self, ack: dict[str, Any], room_id: str) -> dict[str, Any]:
-        """A join/create/attach ack with the room's raised hands and, while they are open, its
-        breakouts: late joiners (and a reloaded page) see both."""
+        """A join/create/attach ack with the room's raised hands, while they are open its
+        breakouts, and the groups whose boards were kept after a recall: late joiners (and a
+        reloaded page) see all three."""
         ack["hands"] = await self.hands.queue(room_id)
         state = await self.breakouts.open_state(room_id)
         if state is not None:
             ack["breakouts"] = {"breakouts": state["breakouts"], "ends_at": state["ends_at"]}
+        kept = await self.breakouts.kept(room_id)
+        if kept:
+            ack["kept_breakouts"] = kept
         return ack
 
     async def hands_after_departure(self, room_id: str, member_id: str) -> None:
@@ -160,13 +168,19 @@ class LessonEvents:
         if recalled is not None:
             await self._tell_recalled(recalled)
 
+    async def sweep_breakouts(self) -> None:
+        """Recall the breakouts whose time has passed (the housekeeping loop calls it): those
+        of rooms any process opened, this process claiming each due room alone."""
+        for room_id, token in await self.breakouts.due():
+            await self._recall_on_time(room_id, token)
+
     async def _recall_on_time(self, room_id: str, token: str) -> None:
         self._breakout_timers.pop(room_id, None)
         try:
             recalled = await self.breakouts.recall(room_id, token=token)
         except KeyError:
             return  # the main room closed meanwhile
-        if recalled is not None:  # else the host recalled them first
+        if recalled is not None:  # else the host (or another process's sweep) recalled first
             await self._tell_recalled(recalled)
 
     async def _tell_recalled(self, recalled: Recalled) -> None:

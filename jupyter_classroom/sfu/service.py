@@ -40,7 +40,10 @@ class Sfu:
             self.managed = ManagedJanus(
                 settings.janus, command_prefix=settings.janus_command_prefix
             )
-        self.rooms = VideoRooms(self._connect, admin_key=settings.janus_admin_key)
+        # an external Janus outlives this process, and other processes use it
+        self.rooms = VideoRooms(
+            self._connect, admin_key=settings.janus_admin_key, shared=bool(settings.janus_url)
+        )
 
     async def _connect(self) -> JanusSession:
         if self.managed is None:

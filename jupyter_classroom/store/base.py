@@ -114,6 +114,41 @@ class BoardSlice:
     complete: bool  # True: ops is the whole board; False: ops are those after `since`
 
 
+@dataclass
+class NotebookHeader:
+    """A room's shared notebook without its cells (notebooks.py): who shares what, its
+    ``seq`` (the last batch applied), whether it is live, the cells' order, the sharer's
+    active cell and the bytes its cells take."""
+
+    share_id: str
+    sharer: dict[str, str]  # {id, name}
+    path: str
+    language: str | None
+    started_at: str
+    seq: int = 0
+    live: bool = True
+    order: list[str] = field(default_factory=list)
+    active: str | None = None
+    bytes: int = 0
+
+
+@dataclass
+class NotebookCommit:
+    """One batch of patches to write (:meth:`Store.commit_notebook`): only what changed.
+    ``heads``: cell id -> the cell without its outputs (``ob``: their JSON size)."""
+
+    share_id: str
+    seq: int  # the seq the batch was computed on; it becomes seq + 1
+    batch: list[dict[str, Any]]  # the patches, for the log
+    bytes: int
+    heads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    order: list[str] | None = None  # None: unchanged
+    active_changed: bool = False
+    active: str | None = None
+
+
 class Store(abc.ABC):
     """The state of every room. All methods are coroutines so a networked Store fits."""
 
@@ -266,11 +301,24 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def breakouts(self, room_id: str) -> dict[str, Any] | None:
-        """The room's open breakouts as :meth:`save_breakouts` left them, or None."""
+        """The room's breakouts record (open ones, kept groups: breakouts.py) as
+        :meth:`save_breakouts` left it, or None."""
 
     @abc.abstractmethod
     async def save_breakouts(self, room_id: str, state: dict[str, Any] | None) -> None:
-        """Record the room's open breakouts (None: none are open); under the room lock."""
+        """Record the room's breakouts record (None: none); under the room lock."""
+
+    @abc.abstractmethod
+    async def set_breakout_deadline(self, room_id: str, at: float | None) -> None:
+        """When the room's open breakouts end (epoch seconds), for any process's sweep
+        (:meth:`claim_due_breakouts`); None takes the room's deadline away."""
+
+    @abc.abstractmethod
+    async def claim_due_breakouts(self, now: float, lease: float) -> list[str]:
+        """The rooms whose breakout deadline is at or before ``now``, each deadline moved to
+        ``now + lease`` in the same atomic step: of several processes claiming at once, each
+        room goes to one of them; should the claimant die before its recall (which takes the
+        deadline away), a sweep after the lease claims the room again."""
 
     @abc.abstractmethod
     async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
@@ -278,3 +326,92 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    async def forget_kept_boards(self, room_id: str, breakout_ids: list[str]) -> None:
+        """Drop these kept boards (the oldest, past the number a room keeps)."""
+
+    # Shared notebooks (notebooks.py): one share per room, kept cell by cell, with a bounded
+    # log of the latest batches for `since`. Each goes with its room.
+    @abc.abstractmethod
+    async def notebook_header(self, room_id: str) -> NotebookHeader | None:
+        """The room's share (live or stopped), None when there is none."""
+
+    @abc.abstractmethod
+    async def notebook_heads(self, room_id: str, cell_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The heads (cells without outputs, with ``ob``) of those of ``cell_ids`` that exist."""
+
+    @abc.abstractmethod
+    async def notebook(self, room_id: str) -> tuple[NotebookHeader, list[dict[str, Any]]] | None:
+        """The share and its whole cells in order (``ob`` left out), read in one step."""
+
+    @abc.abstractmethod
+    async def start_notebook(
+        self,
+        room_id: str,
+        header: NotebookHeader,
+        heads: list[dict[str, Any]],
+        outputs: dict[str, list[dict[str, Any]]],
+    ) -> NotebookHeader | None:
+        """Make ``header`` (with these cells, in order) the room's share, replacing any share
+        and its log in one step; the share replaced (None: none, or the room is gone)."""
+
+    @abc.abstractmethod
+    async def commit_notebook(
+        self, room_id: str, commit: NotebookCommit, log_size: int, log_bytes: int
+    ) -> bool:
+        """Apply one batch and log it as ``seq + 1``, in one step, if the room's share is
+        still ``commit.share_id``, live, at ``commit.seq``; False, changing nothing, if not.
+        The log keeps the last ``log_size`` batches and at most ``log_bytes`` of them."""
+
+    @abc.abstractmethod
+    async def notebook_batches(
+        self, room_id: str, share_id: str, since: int
+    ) -> list[dict[str, Any]] | None:
+        """The batches ``{seq, patches}`` after ``since`` of the share, in order, when the log
+        holds every one of them; None when it does not (or the share is another)."""
+
+    @abc.abstractmethod
+    async def stop_notebook(self, room_id: str, share_id: str) -> bool:
+        """Mark the share stopped (its state stays); False when it is not the live share."""
+
+    @abc.abstractmethod
+    async def notebook_sharers(self, room_id: str) -> list[str]:
+        """The members the host allowed to share notebooks, in the order allowed."""
+
+    @abc.abstractmethod
+    async def allow_sharer(self, room_id: str, member_id: str, allowed: bool) -> list[str]:
+        """Allow (or no longer) ``member_id`` to share; the sharers after."""
+
+    # Video through the SFU (sfu/videoroom.py): what every room-server process must agree on
+    # for one classroom room. Its Janus VideoRoom (id, secret, PIN as one JSON string) is kept
+    # apart from the room's record, so that whoever sees the room closed can still destroy it.
+    @abc.abstractmethod
+    async def video_room(self, room_id: str) -> str | None:
+        """The room's VideoRoom record, if it has one."""
+
+    @abc.abstractmethod
+    async def swap_video_room(
+        self, room_id: str, expected: str | None, new: str | None
+    ) -> str | None:
+        """Atomically: when the record is ``expected`` (None: there is none) make it ``new``
+        (None: remove it). The record afterwards, whoever wrote it. A record is only made
+        (``expected`` None) while the room exists: for a room that is gone, None."""
+
+    @abc.abstractmethod
+    async def video_mode(self, room_id: str) -> str | None:
+        """The room's video mode once decided ("sfu"), else None; it goes with the room."""
+
+    @abc.abstractmethod
+    async def set_video_mode(self, room_id: str, mode: str) -> bool:
+        """Decide the room's mode unless it is decided: whether this call decided it."""
+
+    # The host's lecture controls (rtc:policy): a JSON object kept with the room, every
+    # process reads it (a student's rtc:publish may reach another process than the host's).
+    @abc.abstractmethod
+    async def video_policy(self, room_id: str) -> str | None:
+        """The room's video policy (JSON) once the host set one, else None."""
+
+    @abc.abstractmethod
+    async def set_video_policy(self, room_id: str, policy: str) -> bool:
+        """Keep the room's video policy (JSON); False when the room is gone."""

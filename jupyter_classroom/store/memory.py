@@ -8,8 +8,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
 
 from ..board import fold_extends
 from .base import (
@@ -18,6 +20,8 @@ from .base import (
     BoardSlice,
     ByteBudget,
     MemberRecord,
+    NotebookCommit,
+    NotebookHeader,
     OpMeta,
     RoomLimitReached,
     RoomRecord,
@@ -49,6 +53,17 @@ class _Lesson:
 
 
 @dataclass
+class _Notebook:
+    """A room's shared notebook: its header, each cell's head and outputs, the batch log."""
+
+    header: NotebookHeader
+    heads: dict[str, dict[str, Any]]
+    outputs: dict[str, list[dict[str, Any]]]
+    log: deque[tuple[dict[str, Any], int]] = field(default_factory=deque)  # (batch, bytes)
+    log_bytes: int = 0
+
+
+@dataclass
 class _Room:
     record: RoomRecord
     members: dict[str, MemberRecord] = field(default_factory=dict)
@@ -57,6 +72,13 @@ class _Room:
     present_counter: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     lesson: _Lesson = field(default_factory=_Lesson)
+    notebook: _Notebook | None = None
+    sharers: list[str] = field(default_factory=list)
+    video_mode: str | None = None  # decided once (SFU: store/base.py)
+    video_policy: str | None = None  # the host's lecture controls (JSON)
+
+
+_encode = msgspec.json.Encoder().encode
 
 
 class MemoryStore(Store):
@@ -73,6 +95,8 @@ class MemoryStore(Store):
         self._rooms: dict[str, _Room] = {}
         self._tickets: dict[str, tuple[Ticket, float]] = {}  # ticket -> (what, expiry)
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self._deadlines: dict[str, float] = {}  # room id -> when its breakouts end
+        self._video_rooms: dict[str, str] = {}  # room id -> its VideoRoom record (SFU)
         self.extend_window = extend_window
 
     def _room(self, room_id: str) -> _Room:
@@ -115,6 +139,7 @@ class MemoryStore(Store):
 
     async def delete_room(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
+        self._deadlines.pop(room_id, None)
 
     async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
         for room in list(self._rooms.values()):
@@ -276,6 +301,18 @@ class MemoryStore(Store):
         if room is not None:
             room.lesson.breakouts = state
 
+    async def set_breakout_deadline(self, room_id: str, at: float | None) -> None:
+        if at is None:
+            self._deadlines.pop(room_id, None)
+        elif room_id in self._rooms:
+            self._deadlines[room_id] = at
+
+    async def claim_due_breakouts(self, now: float, lease: float) -> list[str]:
+        due = [room_id for room_id, at in self._deadlines.items() if at <= now]
+        for room_id in due:
+            self._deadlines[room_id] = now + lease
+        return due
+
     async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
         room = self._rooms.get(room_id)
         if room is not None:
@@ -284,3 +321,151 @@ class MemoryStore(Store):
     async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None:
         room = self._rooms.get(room_id)
         return room.lesson.kept.get(breakout_id) if room else None
+
+    async def forget_kept_boards(self, room_id: str, breakout_ids: list[str]) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            for breakout_id in breakout_ids:
+                room.lesson.kept.pop(breakout_id, None)
+
+    # ---------------------------------------------------------------------------------------
+    # shared notebooks (copies in and out: callers change what they get)
+
+    def _notebook(self, room_id: str) -> _Notebook | None:
+        room = self._rooms.get(room_id)
+        return room.notebook if room else None
+
+    async def notebook_header(self, room_id: str) -> NotebookHeader | None:
+        shared = self._notebook(room_id)
+        return replace(shared.header, order=list(shared.header.order)) if shared else None
+
+    async def notebook_heads(self, room_id: str, cell_ids: list[str]) -> dict[str, dict[str, Any]]:
+        shared = self._notebook(room_id)
+        if shared is None:
+            return {}
+        return {i: dict(shared.heads[i]) for i in cell_ids if i in shared.heads}
+
+    async def notebook(self, room_id: str) -> tuple[NotebookHeader, list[dict[str, Any]]] | None:
+        shared = self._notebook(room_id)
+        if shared is None:
+            return None
+        cells = []
+        for cell_id in shared.header.order:
+            head = {k: v for k, v in shared.heads[cell_id].items() if k != "ob"}
+            cells.append({**head, "outputs": list(shared.outputs.get(cell_id, []))})
+        return replace(shared.header, order=list(shared.header.order)), cells
+
+    async def start_notebook(
+        self,
+        room_id: str,
+        header: NotebookHeader,
+        heads: list[dict[str, Any]],
+        outputs: dict[str, list[dict[str, Any]]],
+    ) -> NotebookHeader | None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return None
+        previous = room.notebook.header if room.notebook else None
+        room.notebook = _Notebook(
+            header=replace(header, order=list(header.order)),
+            heads={head["id"]: dict(head) for head in heads},
+            outputs=dict(outputs),
+        )
+        return previous
+
+    async def commit_notebook(
+        self, room_id: str, commit: NotebookCommit, log_size: int, log_bytes: int
+    ) -> bool:
+        shared = self._notebook(room_id)
+        if shared is None:
+            return False
+        header = shared.header
+        if header.share_id != commit.share_id or not header.live or header.seq != commit.seq:
+            return False
+        for cell_id in commit.deleted:
+            shared.heads.pop(cell_id, None)
+            shared.outputs.pop(cell_id, None)
+        shared.heads.update(commit.heads)
+        shared.outputs.update(commit.outputs)
+        if commit.order is not None:
+            header.order = list(commit.order)
+        if commit.active_changed:
+            header.active = commit.active
+        header.bytes = commit.bytes
+        header.seq += 1
+        batch = {"seq": header.seq, "patches": commit.batch}
+        size = len(_encode(batch))
+        shared.log.append((batch, size))
+        shared.log_bytes += size
+        while shared.log and (len(shared.log) > log_size or shared.log_bytes > log_bytes):
+            shared.log_bytes -= shared.log.popleft()[1]
+        return True
+
+    async def notebook_batches(
+        self, room_id: str, share_id: str, since: int
+    ) -> list[dict[str, Any]] | None:
+        shared = self._notebook(room_id)
+        if shared is None or shared.header.share_id != share_id or since > shared.header.seq:
+            return None
+        batches = [batch for batch, _ in shared.log if batch["seq"] > since]
+        first = batches[0]["seq"] if batches else shared.header.seq + 1
+        return batches if first == since + 1 else None
+
+    async def stop_notebook(self, room_id: str, share_id: str) -> bool:
+        shared = self._notebook(room_id)
+        if shared is None or shared.header.share_id != share_id or not shared.header.live:
+            return False
+        shared.header.live = False
+        return True
+
+    async def notebook_sharers(self, room_id: str) -> list[str]:
+        room = self._rooms.get(room_id)
+        return list(room.sharers) if room else []
+
+    async def allow_sharer(self, room_id: str, member_id: str, allowed: bool) -> list[str]:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return []
+        if allowed and member_id not in room.sharers:
+            room.sharers.append(member_id)
+        elif not allowed and member_id in room.sharers:
+            room.sharers.remove(member_id)
+        return list(room.sharers)
+
+    async def video_room(self, room_id: str) -> str | None:
+        return self._video_rooms.get(room_id)
+
+    async def swap_video_room(
+        self, room_id: str, expected: str | None, new: str | None
+    ) -> str | None:
+        # no await: atomic on the event loop
+        now = self._video_rooms.get(room_id)
+        if now != expected or (expected is None and room_id not in self._rooms):
+            return now
+        if new is None:
+            self._video_rooms.pop(room_id, None)
+        else:
+            self._video_rooms[room_id] = new
+        return new
+
+    async def video_mode(self, room_id: str) -> str | None:
+        room = self._rooms.get(room_id)
+        return room.video_mode if room else None
+
+    async def set_video_mode(self, room_id: str, mode: str) -> bool:
+        room = self._rooms.get(room_id)
+        if room is None or room.video_mode is not None:
+            return False
+        room.video_mode = mode
+        return True
+
+    async def video_policy(self, room_id: str) -> str | None:
+        room = self._rooms.get(room_id)
+        return room.video_policy if room else None
+
+    async def set_video_policy(self, room_id: str, policy: str) -> bool:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return False
+        room.video_policy = policy
+        return True

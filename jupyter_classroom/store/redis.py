@@ -17,6 +17,18 @@ Every key starts with ``prefix`` (``jc:``). A room is a handful of keys::
                                          hash's ``breakouts`` field holds open breakouts)
     {prefix}room:{id}:handq        HASH  member id -> Hand JSON
     {prefix}room:{id}:kept         HASH  breakout id -> its board when recalled (BoardState)
+    {prefix}room:{id}:nb           HASH  the shared notebook: share (id), header (JSON), seq,
+                                         live, order (JSON ids), active, bytes, logbytes
+    {prefix}room:{id}:nbheads      HASH  cell id -> the cell without outputs (JSON, with ob)
+    {prefix}room:{id}:nbout        HASH  cell id -> its outputs (JSON); a keystroke rewrites
+                                         only its cell's head
+    {prefix}room:{id}:nblog        LIST  the last batches {seq, patches} (JSON), for `since`
+    {prefix}room:{id}:sharers      ZSET  member id -> order allowed (notebook:allow)
+    {prefix}breakouts:due          ZSET  room id -> when its open breakouts end (epoch s)
+    {prefix}video:{id}             STRING the room's Janus VideoRoom (JSON: id, secret, PIN);
+                                         outlives the room until its closing destroys it
+                                         (the room hash's ``video_mode`` field: its mode,
+                                         ``video_policy``: the host's controls, JSON)
     {prefix}ticket:{sha256}        STRING [room id, member id, user] (PX ttl; the key hashes
                                          the ticket)
     {prefix}fail:{sha256}          STRING failed joins of one user and room (PX window)
@@ -58,6 +70,8 @@ from .base import (
     BoardSlice,
     ByteBudget,
     MemberRecord,
+    NotebookCommit,
+    NotebookHeader,
     OpMeta,
     RoomLimitReached,
     RoomRecord,
@@ -260,12 +274,150 @@ if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else
 return 1
 """
 
+# KEYS: the deadlines; ARGV: now, now + lease. The due rooms, each leased in the same step
+# (one claimant; claimed again after the lease if its claimant died before recalling).
+_CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, room in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], room) end
+return due
+"""
+
 # KEYS: room, kept; ARGV: breakout id, BoardState JSON
 _KEEP_BOARD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 """
+
+
+# Shared notebooks. KEYS: room, nb, heads, outs, log
+# ARGV: share id, header JSON, order JSON, active ('' none), bytes, cells, then per cell its
+# id, head JSON and outputs JSON -> false (no room) or the replaced share's header fields
+_START_NOTEBOOK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local prev = redis.call('HMGET', KEYS[2], 'share', 'header', 'seq', 'live', 'order', 'active',
+                        'bytes')
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('HSET', KEYS[2], 'share', ARGV[1], 'header', ARGV[2], 'seq', 0, 'live', 1,
+           'order', ARGV[3], 'active', ARGV[4], 'bytes', ARGV[5], 'logbytes', 0)
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 2])
+  i = i + 3
+end
+return prev
+"""
+
+# KEYS: room, nb, heads, outs, log
+# ARGV: share id, seq read, the batch's JSON after its "seq" member, bytes, order changed
+#       ('1'), order JSON, active changed ('1'), active, log size, log bytes, heads, outputs,
+#       deleted, then (id, head JSON) pairs, (id, outputs JSON) pairs, deleted ids
+# -> 0 (the share moved on: nothing written) or the new seq
+_COMMIT_NOTEBOOK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local h = redis.call('HMGET', KEYS[2], 'share', 'seq', 'live')
+if h[1] ~= ARGV[1] or h[2] ~= ARGV[2] or h[3] ~= '1' then return 0 end
+local i = 14
+local nh, no, nd = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local heads, outs = i, i + 2 * nh
+local deleted = outs + 2 * no
+for j = deleted, deleted + nd - 1 do
+  redis.call('HDEL', KEYS[3], ARGV[j])
+  redis.call('HDEL', KEYS[4], ARGV[j])
+end
+for j = heads, outs - 1, 2 do redis.call('HSET', KEYS[3], ARGV[j], ARGV[j + 1]) end
+for j = outs, deleted - 1, 2 do redis.call('HSET', KEYS[4], ARGV[j], ARGV[j + 1]) end
+if ARGV[5] == '1' then redis.call('HSET', KEYS[2], 'order', ARGV[6]) end
+if ARGV[7] == '1' then redis.call('HSET', KEYS[2], 'active', ARGV[8]) end
+redis.call('HSET', KEYS[2], 'bytes', ARGV[4])
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local entry = '{"seq":' .. seq .. ARGV[3]
+redis.call('RPUSH', KEYS[5], entry)
+local used = redis.call('HINCRBY', KEYS[2], 'logbytes', #entry)
+local size, most = tonumber(ARGV[9]), tonumber(ARGV[10])
+while redis.call('LLEN', KEYS[5]) > 0 and (redis.call('LLEN', KEYS[5]) > size or used > most) do
+  used = redis.call('HINCRBY', KEYS[2], 'logbytes', -#redis.call('LPOP', KEYS[5]))
+end
+return seq
+"""
+
+# KEYS: nb, log; ARGV: share id, since -> false (cannot serve) or the batches after since
+_NOTEBOOK_BATCHES = """
+local h = redis.call('HMGET', KEYS[1], 'share', 'seq')
+if h[1] ~= ARGV[1] then return false end
+local seq, since = tonumber(h[2]), tonumber(ARGV[2])
+if since > seq then return false end
+if since == seq then return {} end
+if redis.call('LLEN', KEYS[2]) < seq - since then return false end
+return redis.call('LRANGE', KEYS[2], since - seq, -1)
+"""
+
+# KEYS: nb; ARGV: share id -> 1 stopped, 0 not the live share
+_STOP_NOTEBOOK = """
+local h = redis.call('HMGET', KEYS[1], 'share', 'live')
+if h[1] ~= ARGV[1] or h[2] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'live', 0)
+return 1
+"""
+
+# KEYS: room, sharers; ARGV: member id, '1' allow / '0' not -> the sharers in order
+# KEYS: the VideoRoom record, room; ARGV: expected ('' none), new ('' remove). The record
+# after ('' none); a record is only made while the room exists.
+_SWAP_VIDEO_ROOM = """
+local now = redis.call('GET', KEYS[1]) or ''
+if now ~= ARGV[1] then return now end
+if ARGV[1] == '' and redis.call('HEXISTS', KEYS[2], 'record') == 0 then return '' end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return ARGV[2]
+"""
+
+# KEYS: room; ARGV: mode. 1 when this call decided the room's mode.
+_SET_VIDEO_MODE = """
+if redis.call('HEXISTS', KEYS[1], 'record') == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'video_mode', ARGV[1])
+"""
+
+# KEYS: room; ARGV: policy (JSON). 1 when the room exists (then it is kept).
+_SET_VIDEO_POLICY = """
+if redis.call('HEXISTS', KEYS[1], 'record') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'video_policy', ARGV[1])
+return 1
+"""
+
+_ALLOW_SHARER = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if ARGV[2] == '1' then
+  if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+    redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[1], 'sharers', 1), ARGV[1])
+  end
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return redis.call('ZRANGE', KEYS[2], 0, -1)
+"""
+
+_NB_FIELDS = ("share", "header", "seq", "live", "order", "active", "bytes")
+
+
+def _header(values: list[str | None]) -> NotebookHeader | None:
+    """A NotebookHeader from the ``nb`` hash's _NB_FIELDS (None: no share)."""
+    share, header, seq, live, order, active, size = values
+    if not share or not header:
+        return None
+    static = _loads(header)
+    return NotebookHeader(
+        share_id=share,
+        sharer=static["sharer"],
+        path=static["path"],
+        language=static["language"],
+        started_at=static["started_at"],
+        seq=int(seq or 0),
+        live=live == "1",
+        order=list(_loads(order)) if order else [],
+        active=active or None,
+        bytes=int(size or 0),
+    )
 
 
 _DECODE_SLICE = 2_000_000  # bytes of a board decoded between two yields to the loop
@@ -397,6 +549,15 @@ class RedisStore(Store):
         self._lower_hand = script(_LOWER_HAND)
         self._save_field = script(_SAVE_FIELD)
         self._keep_board = script(_KEEP_BOARD)
+        self._start_notebook = script(_START_NOTEBOOK)
+        self._commit_notebook = script(_COMMIT_NOTEBOOK)
+        self._notebook_batches = script(_NOTEBOOK_BATCHES)
+        self._stop_notebook = script(_STOP_NOTEBOOK)
+        self._allow_sharer = script(_ALLOW_SHARER)
+        self._claim_due = script(_CLAIM_DUE)
+        self._swap_video_room = script(_SWAP_VIDEO_ROOM)
+        self._set_video_mode = script(_SET_VIDEO_MODE)
+        self._set_video_policy = script(_SET_VIDEO_POLICY)
 
     def _keys(self, room_id: str) -> _Keys:
         return _Keys.of(self.prefix, room_id)
@@ -477,7 +638,8 @@ class RedisStore(Store):
 
     async def delete_room(self, room_id: str) -> None:
         await self._delete_room(keys=[self._index, *self._keys(room_id).data], args=[room_id])
-        await self.redis.delete(*self._lesson_keys(room_id))
+        await self.redis.delete(*self._lesson_keys(room_id), *self._notebook_keys(room_id))
+        await self.redis.zrem(f"{self.prefix}breakouts:due", room_id)  # (its breakouts' timer)
 
     async def iter_rooms(self) -> AsyncIterator[RoomRecord]:
         room_ids = cast(list[str], await self.redis.zrange(self._index, 0, -1))
@@ -800,6 +962,19 @@ class RedisStore(Store):
         value = "" if state is None else _dumps(state)
         await self._save_field(keys=[self._keys(room_id).room], args=["breakouts", value])
 
+    async def set_breakout_deadline(self, room_id: str, at: float | None) -> None:
+        key = f"{self.prefix}breakouts:due"
+        if at is None:
+            await self.redis.zrem(key, room_id)
+        else:
+            await self.redis.zadd(key, {room_id: at})
+
+    async def claim_due_breakouts(self, now: float, lease: float) -> list[str]:
+        due = await self._claim_due(
+            keys=[f"{self.prefix}breakouts:due"], args=[repr(now), repr(now + lease)]
+        )
+        return [d.decode() if isinstance(d, bytes) else str(d) for d in due]
+
     async def keep_board(self, room_id: str, breakout_id: str, board: dict[str, Any]) -> None:
         kept = self._lesson_keys(room_id)[2]
         await self._keep_board(
@@ -809,3 +984,130 @@ class RedisStore(Store):
     async def kept_board(self, room_id: str, breakout_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hget(self._lesson_keys(room_id)[2], breakout_id)
         return _loads(raw) if raw else None
+
+    async def forget_kept_boards(self, room_id: str, breakout_ids: list[str]) -> None:
+        if breakout_ids:
+            await self.redis.hdel(self._lesson_keys(room_id)[2], *breakout_ids)
+
+    # ---------------------------------------------------------------------------------------
+    # shared notebooks: a cell per hash field, so a keystroke writes one cell's head
+
+    def _notebook_keys(self, room_id: str) -> list[str]:
+        """The share's hash, its cells' heads and outputs, its batch log, the sharers."""
+        base = self._keys(room_id).room
+        return [f"{base}:nb", f"{base}:nbheads", f"{base}:nbout", f"{base}:nblog",
+                f"{base}:sharers"]  # fmt: skip
+
+    async def notebook_header(self, room_id: str) -> NotebookHeader | None:
+        nb = self._notebook_keys(room_id)[0]
+        return _header(cast(list[str | None], await self.redis.hmget(nb, list(_NB_FIELDS))))
+
+    async def notebook_heads(self, room_id: str, cell_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not cell_ids:
+            return {}
+        heads = self._notebook_keys(room_id)[1]
+        raws = cast(list[str | None], await self.redis.hmget(heads, cell_ids))
+        return {i: _loads(raw) for i, raw in zip(cell_ids, raws, strict=True) if raw}
+
+    async def notebook(self, room_id: str) -> tuple[NotebookHeader, list[dict[str, Any]]] | None:
+        nb, heads_key, outs_key, _, _ = self._notebook_keys(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(nb, list(_NB_FIELDS))
+            pipe.hgetall(heads_key)
+            pipe.hgetall(outs_key)
+            values, heads, outs = await pipe.execute()
+        header = _header(values)
+        if header is None:
+            return None
+        cells = []
+        for cell_id in header.order:
+            head = _loads(heads[cell_id])
+            head.pop("ob", None)
+            head["outputs"] = _loads(outs[cell_id]) if cell_id in outs else []
+            cells.append(head)
+        return header, cells
+
+    async def start_notebook(
+        self,
+        room_id: str,
+        header: NotebookHeader,
+        heads: list[dict[str, Any]],
+        outputs: dict[str, list[dict[str, Any]]],
+    ) -> NotebookHeader | None:
+        static = {"sharer": header.sharer, "path": header.path, "language": header.language,
+                  "started_at": header.started_at}  # fmt: skip
+        args: list[Any] = [header.share_id, _dumps(static), _dumps(header.order),
+                           header.active or "", header.bytes, len(heads)]  # fmt: skip
+        for head in heads:
+            args += [head["id"], _dumps(head), _dumps(outputs.get(head["id"], []))]
+        nb, heads_key, outs_key, log, _ = self._notebook_keys(room_id)
+        keys = [self._keys(room_id).room, nb, heads_key, outs_key, log]
+        previous = await self._start_notebook(keys=keys, args=args)  # _NB_FIELDS, before
+        return _header(list(previous)) if previous else None
+
+    async def commit_notebook(
+        self, room_id: str, commit: NotebookCommit, log_size: int, log_bytes: int
+    ) -> bool:
+        rest = _dumps({"patches": commit.batch})
+        args: list[Any] = [
+            commit.share_id, commit.seq, "," + rest[1:], commit.bytes,
+            "1" if commit.order is not None else "0", _dumps(commit.order or []),
+            "1" if commit.active_changed else "0", commit.active or "",
+            log_size, log_bytes, len(commit.heads), len(commit.outputs), len(commit.deleted),
+        ]  # fmt: skip
+        for cell_id, head in commit.heads.items():
+            args += [cell_id, _dumps(head)]
+        for cell_id, outputs in commit.outputs.items():
+            args += [cell_id, _dumps(outputs)]
+        args += commit.deleted
+        nb, heads_key, outs_key, log, _ = self._notebook_keys(room_id)
+        keys = [self._keys(room_id).room, nb, heads_key, outs_key, log]
+        return bool(await self._commit_notebook(keys=keys, args=args))
+
+    async def notebook_batches(
+        self, room_id: str, share_id: str, since: int
+    ) -> list[dict[str, Any]] | None:
+        nb, _, _, log, _ = self._notebook_keys(room_id)
+        raws = await self._notebook_batches(keys=[nb, log], args=[share_id, since])
+        if raws is None:
+            return None
+        batches = [_loads(raw) for raw in raws]
+        if batches and batches[0]["seq"] != since + 1:
+            return None
+        return batches
+
+    async def stop_notebook(self, room_id: str, share_id: str) -> bool:
+        nb = self._notebook_keys(room_id)[0]
+        return bool(await self._stop_notebook(keys=[nb], args=[share_id]))
+
+    async def notebook_sharers(self, room_id: str) -> list[str]:
+        sharers = self._notebook_keys(room_id)[4]
+        return list(cast(list[str], await self.redis.zrange(sharers, 0, -1)))
+
+    async def allow_sharer(self, room_id: str, member_id: str, allowed: bool) -> list[str]:
+        keys = [self._keys(room_id).room, self._notebook_keys(room_id)[4]]
+        result = await self._allow_sharer(keys=keys, args=[member_id, "1" if allowed else "0"])
+        return [str(member) for member in result]
+
+    async def video_room(self, room_id: str) -> str | None:
+        return cast(str | None, await self.redis.get(f"{self.prefix}video:{room_id}"))
+
+    async def swap_video_room(
+        self, room_id: str, expected: str | None, new: str | None
+    ) -> str | None:
+        keys = [f"{self.prefix}video:{room_id}", self._keys(room_id).room]
+        now = await self._swap_video_room(keys=keys, args=[expected or "", new or ""])
+        return str(now) or None
+
+    async def video_mode(self, room_id: str) -> str | None:
+        return cast(str | None, await self.redis.hget(self._keys(room_id).room, "video_mode"))
+
+    async def set_video_mode(self, room_id: str, mode: str) -> bool:
+        return bool(await self._set_video_mode(keys=[self._keys(room_id).room], args=[mode]))
+
+    async def video_policy(self, room_id: str) -> str | None:
+        return cast(str | None, await self.redis.hget(self._keys(room_id).room, "video_policy"))
+
+    async def set_video_policy(self, room_id: str, policy: str) -> bool:
+        keys = [self._keys(room_id).room]
+        return bool(await self._set_video_policy(keys=keys, args=[policy]))

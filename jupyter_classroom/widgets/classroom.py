@@ -21,6 +21,8 @@ from ..protocol import Event
 from ._runtime import ClientListeners
 from .chat import Chat
 from .frontend import BrowserFallback, ViewWatch, board_mode
+from .notebook_share import NotebookSharing
+from .page_views import PageMembership, PageSocketView
 from .participants import Participants
 from .video import Video, labextension_installed
 from .whiteboard import Whiteboard
@@ -28,7 +30,7 @@ from .whiteboard import Whiteboard
 NO_VIDEO = "Video needs the jupyter-live-classroom JupyterLab extension"
 
 
-class Classroom(VBox):
+class Classroom(NotebookSharing, VBox):
     """A room as a person sees it. Make one with :meth:`create` or :meth:`join`."""
 
     def __init__(
@@ -62,6 +64,17 @@ class Classroom(VBox):
         )
         self.add_class("jc-classroom")
         self._update_header()
+        # a page whose panel is in this room already offers its membership: one person, one
+        # member (page_views.PageMembership)
+        parts = (
+            getattr(self.board, "canvas", None),
+            getattr(self.chat, "panel", None),
+            getattr(self.participants, "panel", None),
+            self.video,
+        )
+        self._membership = PageMembership(
+            client, room_id, [part for part in parts if isinstance(part, PageSocketView)]
+        )
 
     @property
     def mode(self) -> str:
@@ -138,6 +151,8 @@ class Classroom(VBox):
 
     def close(self) -> None:
         self._listeners.remove()
+        self._membership.close()
+        self._stop_watch()  # a notebook shared with watch=True (notebook_share.py)
         for part in (self.board, self.chat, self.participants, self.video):
             part.close()
         super().close()
@@ -153,6 +168,20 @@ class Classroom(VBox):
         """The raised hands ``{member_id, name, raised_at}``, first raised first."""
         room = self.client.connection.rooms.get(self.room_id)
         return list(room.hands) if room is not None else []
+
+    def lecture(
+        self, on: bool | None = True, *, students_publish: bool | None = None
+    ) -> dict[str, bool]:
+        """(The host) the lecture layout (your tile large at everyone) on or off (None:
+        unchanged), and whether students may send their camera and microphone; the room's
+        video policy ``{students_publish, lecture}``."""
+        return self.client.set_video_policy(
+            students_publish=students_publish, lecture=on, room_id=self.room_id
+        )
+
+    def mute_all(self) -> None:
+        """(The host) turn every other member's microphone off (each may turn it on again)."""
+        self.client.mute_all(room_id=self.room_id)
 
     def raise_hand(self) -> list[dict[str, Any]]:
         """Raise your hand (again: it keeps its place); the queue."""

@@ -6,6 +6,7 @@
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import { notebookSharePlugin } from './notebook-share/plugin';
 import { panelPlugin } from './panel/plugin';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
@@ -46,5 +47,5 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, panelPlugin];
+export default [plugin, panelPlugin, notebookSharePlugin];
 export { MODULE_NAME, MODULE_VERSION };

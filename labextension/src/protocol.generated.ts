@@ -23,6 +23,8 @@ export const EventName = {
   RTC_SUBSCRIBE: 'rtc:subscribe',
   RTC_SUBSCRIBE_ANSWER: 'rtc:subscribe_answer',
   RTC_UNPUBLISH: 'rtc:unpublish',
+  RTC_POLICY: 'rtc:policy',
+  RTC_MUTE_ALL: 'rtc:mute_all',
   SERVER_ANNOUNCE: 'server:announce',
   BOARD_FOLLOW: 'board:follow',
   BOARD_SYNC: 'board:sync',
@@ -33,6 +35,11 @@ export const EventName = {
   BREAKOUT_BROADCAST: 'breakout:broadcast',
   BREAKOUT_RECALL: 'breakout:recall',
   BREAKOUT_BOARD: 'breakout:board',
+  NOTEBOOK_SHARE: 'notebook:share',
+  NOTEBOOK_PATCH: 'notebook:patch',
+  NOTEBOOK_STOP: 'notebook:stop',
+  NOTEBOOK_GET: 'notebook:get',
+  NOTEBOOK_ALLOW: 'notebook:allow',
   ROOM_LIST_CHANGED: 'room:list_changed',
   ROOM_MEMBER_JOINED: 'room:member_joined',
   ROOM_MEMBER_LEFT: 'room:member_left',
@@ -49,6 +56,10 @@ export const EventName = {
   BREAKOUT_CLOSED: 'breakout:closed',
   RTC_PUBLISHERS: 'rtc:publishers',
   RTC_MODE: 'rtc:mode',
+  NOTEBOOK_SHARED: 'notebook:shared',
+  NOTEBOOK_PATCHED: 'notebook:patched',
+  NOTEBOOK_STOPPED: 'notebook:stopped',
+  NOTEBOOK_SHARERS: 'notebook:sharers',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];
 
@@ -86,10 +97,28 @@ export const MAX_BATCH_OPS = 256;
 export const MIN_BREAKOUTS = 2;
 export const MAX_BREAKOUTS = 20;
 export const MAX_BREAKOUT_MINUTES = 240;
+export const MAX_CELL_SOURCE = 100000;
+export const MAX_OUTPUT = 204800;
+export const MAX_OUTPUTS_PER_CELL = 64;
+export const MAX_NOTEBOOK_CELLS = 2000;
+export const MAX_NOTEBOOK_BYTES = 16777216;
+export const MAX_NOTEBOOK_PATCHES = 256;
+export const MAX_DELTA_STEPS = 4096;
+export const MAX_NOTEBOOK_PATH = 512;
+export const NOTEBOOK_LOG = 512;
 export const COORD_LIMIT = 16000;
 
 /** A board operation, tagged by `type`. */
 export type Op = StrokeOp | ExtendOp | ShapeOp | TextOp | ImageOp | EraseOp | ClearOp | UndoOp;
+
+/** A change to a shared notebook, tagged by `type`. */
+export type Patch = InsertPatch | DeletePatch | MovePatch | SourcePatch | EditPatch | OutputsPatch | CellTypePatch | ActivePatch;
+
+/** One step of a Yjs text delta; counts in UTF-16 code units (JavaScript string length). */
+export type TextDelta = { retain: number } | { insert: string } | { delete: number };
+
+/** An nbformat v4 output, relayed as the sharer sent it: render it as untrusted. */
+export type NotebookOutput = { output_type: 'stream' | 'display_data' | 'execute_result' | 'error'; [key: string]: unknown };
 
 /** An ack's `error` (and a refused connect's `connect_error` data). */
 export interface ErrorBody {
@@ -350,6 +379,14 @@ export interface RtcSubscribeAnswer {
   sdp: string;
 }
 
+/** Extension (the host): the room's video policy. An absent field stays as it is. */
+export interface RtcPolicy {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  students_publish?: boolean | null;
+  lecture?: boolean | null;
+}
+
 export interface ServerAnnounce {
   /** length 1..1000 */
   text: string;
@@ -415,6 +452,140 @@ export interface BreakoutBoard {
   breakout_id: string;
 }
 
+/**
+ * Share a notebook with the room (the host, or a member the host allowed); replaces the
+ * room's current share. A large notebook: the first cells here, the rest as `insert`
+ * patches (a frame is at most MAX_FRAME).
+ */
+export interface NotebookShare {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..512 */
+  path: string;
+  /** length 0..64 */
+  language?: string | null;
+  /** items 0..2000 */
+  cells?: Cell[];
+}
+
+/**
+ * A notebook cell as shared: nbformat's, without metadata and attachments. `outputs`
+ * only on code cells. Unknown fields are ignored (a sharer may send nbformat's whole cell).
+ */
+export interface Cell {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  id: string;
+  cell_type: 'code' | 'markdown' | 'raw';
+  /** length 0..100000 */
+  source: string;
+  /** items 0..64 */
+  outputs?: NotebookOutput[];
+  /** integer */
+  execution_count?: number | null;
+}
+
+/** The sharer's changes, applied in order as one batch (one `seq`), or none of them. */
+export interface NotebookPatch {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id: string;
+  /** items 1..256 */
+  patches: Patch[];
+}
+
+/** Insert `cell` at `index` (clamped to the number of cells). */
+export interface InsertPatch {
+  type: 'insert';
+  /** >= 0; integer */
+  index: number;
+  cell: Cell;
+}
+
+export interface DeletePatch {
+  type: 'delete';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+}
+
+/** Move the cell to `index` of the list without it (clamped). */
+export interface MovePatch {
+  type: 'move';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+  /** >= 0; integer */
+  index: number;
+}
+
+/** The cell's whole source (small cells, or a resync after `conflict`). */
+export interface SourcePatch {
+  type: 'source';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+  /** length 0..100000 */
+  source: string;
+}
+
+/**
+ * A Yjs text delta on the cell's source (JupyterLab's `sourceChange`): positions and
+ * lengths in UTF-16 code units, as in JavaScript.
+ */
+export interface EditPatch {
+  type: 'edit';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+  /** items 1..4096 */
+  delta: TextDelta[];
+}
+
+/** Replace the cell's outputs (a code cell's). */
+export interface OutputsPatch {
+  type: 'outputs';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+  /** items 0..64 */
+  outputs: NotebookOutput[];
+  /** integer */
+  execution_count?: number | null;
+}
+
+/** Change the cell's type; its outputs are cleared when it stops being code. */
+export interface CellTypePatch {
+  type: 'cell_type';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string;
+  cell_type: 'code' | 'markdown' | 'raw';
+}
+
+/** The sharer's active cell (null: none). */
+export interface ActivePatch {
+  type: 'active';
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  cell_id: string | null;
+}
+
+/**
+ * The room's share: the batches after `since` (of `share_id`) when the server still
+ * has them all, else the whole snapshot.
+ */
+export interface NotebookGet {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id?: string | null;
+  /** >= 0; integer */
+  since?: number | null;
+}
+
+/** (The host) whether `member_id` may share notebooks too. */
+export interface NotebookAllow {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  member_id: string;
+  allowed: boolean;
+}
+
 export interface RoomListReply {
   rooms: RoomInfo[];
   can_create?: boolean;
@@ -450,8 +621,13 @@ export interface JoinedReply {
   chat: ChatMessage[];
   hands?: Hand[];
   breakouts?: BreakoutsOpened;
+  kept_breakouts?: Breakout[];
   video?: VideoInfo;
+  video_policy?: VideoPolicy;
   rtc?: RtcConfig;
+  notebook?: NotebookSummary;
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  sharers?: string[];
 }
 
 export interface Member {
@@ -523,10 +699,39 @@ export interface VideoInfo {
   mode: 'mesh' | 'sfu';
 }
 
+/** extension: the host's lecture controls of a room (`rtc:policy`'s ack). */
+export interface VideoPolicy {
+  students_publish: boolean;
+  lecture: boolean;
+}
+
 export interface RtcConfig {
   ice_servers: RTCIceServer[];
   /** integer */
   max_publishers: number;
+}
+
+/** A room's share, without its cells. */
+export interface NotebookSummary {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  sharer: Sharer;
+  path: string;
+  language: string | null;
+  /** integer */
+  seq: number;
+  live: boolean;
+  /** integer */
+  cells: number;
+  started_at: string;
+}
+
+export interface Sharer {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  id: string;
+  name: string;
 }
 
 export interface OkReply {}
@@ -549,7 +754,12 @@ export interface AttachedReply {
   chat?: ChatMessage[];
   hands?: Hand[];
   breakouts?: BreakoutsOpened;
+  kept_breakouts?: Breakout[];
   video?: VideoInfo;
+  video_policy?: VideoPolicy;
+  notebook?: NotebookSummary;
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  sharers?: string[];
 }
 
 export interface ChatSent {
@@ -598,6 +808,45 @@ export interface HandTakenReply {
 
 export interface BreakoutsReply {
   breakouts: Breakout[];
+}
+
+export interface NotebookReply {
+  notebook: NotebookSnapshot;
+}
+
+export interface NotebookSnapshot {
+  summary: NotebookSummary;
+  cells: Cell[];
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  active: string | null;
+}
+
+export interface NotebookPatchReply {
+  /** integer */
+  seq: number;
+}
+
+/**
+ * `notebook`: the whole share (null: none). Or, for a `since` the server can serve,
+ * `notebook: null` with `share_id` and the `batches` after `since` in order.
+ */
+export interface NotebookGetReply {
+  notebook: NotebookSnapshot | null;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id?: string;
+  batches?: NotebookBatch[];
+}
+
+/** One accepted notebook:patch: its seq and patches. */
+export interface NotebookBatch {
+  /** integer */
+  seq: number;
+  patches: Patch[];
+}
+
+export interface SharersReply {
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  sharers: string[];
 }
 
 export interface RoomListChanged {
@@ -736,6 +985,25 @@ export interface RtcMode {
   mode: 'mesh' | 'sfu';
 }
 
+/** The host changed the room's video policy (sent to the room, the host's sockets too). */
+export interface RtcPolicyEvent {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  students_publish: boolean;
+  lecture: boolean;
+}
+
+/**
+ * The host asks every member to turn its microphone off (it may turn it on again while
+ * `students_publish` holds).
+ */
+export interface RtcMuteAll {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  by: string;
+}
+
 export interface Announcement {
   text: string;
   from: string;
@@ -770,6 +1038,37 @@ export interface BreakoutClosedEvent {
   room_id: string;
 }
 
+export interface NotebookShared {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  notebook: NotebookSnapshot;
+}
+
+export interface NotebookPatched {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id: string;
+  /** integer */
+  seq: number;
+  patches: Patch[];
+}
+
+export interface NotebookStopped {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  share_id: string;
+  reason: 'left' | 'replaced' | 'stopped';
+}
+
+export interface NotebookSharers {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** each length 1..64; each pattern ^[A-Za-z0-9_.:-]+$ */
+  sharers: string[];
+}
+
 /** What a client → server event's ack callback receives. */
 export type Ack<T extends object = OkReply> =
   | ({ ok: true } & T)
@@ -800,6 +1099,8 @@ export interface ClientPayloads {
   'rtc:subscribe_answer': RtcSubscribeAnswer;
   'rtc:unpublish': RoomRef;
   'rtc:publishers': RoomRef;
+  'rtc:policy': RtcPolicy;
+  'rtc:mute_all': RoomRef;
   'server:announce': ServerAnnounce;
   'board:follow': BoardFollow;
   'board:sync': BoardSync;
@@ -810,6 +1111,11 @@ export interface ClientPayloads {
   'breakout:broadcast': BreakoutBroadcast;
   'breakout:recall': RoomRef;
   'breakout:board': BreakoutBoard;
+  'notebook:share': NotebookShare;
+  'notebook:patch': NotebookPatch;
+  'notebook:stop': RoomRef;
+  'notebook:get': NotebookGet;
+  'notebook:allow': NotebookAllow;
 }
 
 /** The fields of the successful ack of each client → server event that has one. */
@@ -833,6 +1139,8 @@ export interface ClientAcks {
   'rtc:subscribe_answer': OkReply;
   'rtc:unpublish': OkReply;
   'rtc:publishers': PublishersReply;
+  'rtc:policy': VideoPolicy;
+  'rtc:mute_all': OkReply;
   'server:announce': OkReply;
   'board:follow': OkReply;
   'board:sync': BoardSynced;
@@ -843,6 +1151,11 @@ export interface ClientAcks {
   'breakout:broadcast': OkReply;
   'breakout:recall': BreakoutsReply;
   'breakout:board': BoardSynced;
+  'notebook:share': NotebookReply;
+  'notebook:patch': NotebookPatchReply;
+  'notebook:stop': OkReply;
+  'notebook:get': NotebookGetReply;
+  'notebook:allow': SharersReply;
 }
 
 /** The payload of each server → client event. */
@@ -862,11 +1175,17 @@ export interface ServerPayloads {
   'rtc:media': RtcMediaEvent;
   'rtc:publishers': RtcPublishers;
   'rtc:mode': RtcMode;
+  'rtc:policy': RtcPolicyEvent;
+  'rtc:mute_all': RtcMuteAll;
   'server:announcement': Announcement;
   'hand:queue': HandQueue;
   'hand:taken': HandTaken;
   'breakout:opened': BreakoutOpenedEvent;
   'breakout:closed': BreakoutClosedEvent;
+  'notebook:shared': NotebookShared;
+  'notebook:patched': NotebookPatched;
+  'notebook:stopped': NotebookStopped;
+  'notebook:sharers': NotebookSharers;
 }
 
 /** Client → server events for socket.io-client's `Socket<ServerEvents, ClientEvents>`
@@ -892,6 +1211,8 @@ export interface ClientEvents {
   'rtc:subscribe_answer': (payload: RtcSubscribeAnswer, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:unpublish': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:publishers': (payload: RoomRef, ack: (reply: Ack<PublishersReply>) => void) => void;
+  'rtc:policy': (payload: RtcPolicy, ack: (reply: Ack<VideoPolicy>) => void) => void;
+  'rtc:mute_all': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;
   'server:announce': (payload: ServerAnnounce, ack: (reply: Ack<OkReply>) => void) => void;
   'board:follow': (payload: BoardFollow, ack: (reply: Ack<OkReply>) => void) => void;
   'board:sync': (payload: BoardSync, ack: (reply: Ack<BoardSynced>) => void) => void;
@@ -902,6 +1223,11 @@ export interface ClientEvents {
   'breakout:broadcast': (payload: BreakoutBroadcast, ack: (reply: Ack<OkReply>) => void) => void;
   'breakout:recall': (payload: RoomRef, ack: (reply: Ack<BreakoutsReply>) => void) => void;
   'breakout:board': (payload: BreakoutBoard, ack: (reply: Ack<BoardSynced>) => void) => void;
+  'notebook:share': (payload: NotebookShare, ack: (reply: Ack<NotebookReply>) => void) => void;
+  'notebook:patch': (payload: NotebookPatch, ack: (reply: Ack<NotebookPatchReply>) => void) => void;
+  'notebook:stop': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;
+  'notebook:get': (payload: NotebookGet, ack: (reply: Ack<NotebookGetReply>) => void) => void;
+  'notebook:allow': (payload: NotebookAllow, ack: (reply: Ack<SharersReply>) => void) => void;
 }
 
 /** Server → client events, for socket.io-client's typed `Socket`. */
@@ -921,9 +1247,15 @@ export interface ServerEvents {
   'rtc:media': (payload: RtcMediaEvent) => void;
   'rtc:publishers': (payload: RtcPublishers) => void;
   'rtc:mode': (payload: RtcMode) => void;
+  'rtc:policy': (payload: RtcPolicyEvent) => void;
+  'rtc:mute_all': (payload: RtcMuteAll) => void;
   'server:announcement': (payload: Announcement) => void;
   'hand:queue': (payload: HandQueue) => void;
   'hand:taken': (payload: HandTaken) => void;
   'breakout:opened': (payload: BreakoutOpenedEvent) => void;
   'breakout:closed': (payload: BreakoutClosedEvent) => void;
+  'notebook:shared': (payload: NotebookShared) => void;
+  'notebook:patched': (payload: NotebookPatched) => void;
+  'notebook:stopped': (payload: NotebookStopped) => void;
+  'notebook:sharers': (payload: NotebookSharers) => void;
 }

@@ -9,9 +9,26 @@
  * main-area `VideoWidget` (video-widget.ts) the side panel's. The surface never releases a
  * link itself: it says so (`released`) and its owner decides.
  *
- * DOM hooks: the host gets `.jc-video[data-status][data-attached][data-publishing][data-video-mode]`,
- * tiles are `.jc-video-tile[data-member-id][data-state][data-audio][data-video]`.
+ * The host's lecture controls (`rtc:policy`, `rtc:mute_all`, lecture.ts): the host's toolbar has
+ * Lecture layout / Students may publish / Mute all; with `lecture` on, the host's tile is large
+ * and the others go in a strip; a student the host does not let publish watches only (its
+ * camera and microphone buttons disabled, with a tooltip saying why); `rtc:mute_all` turns the
+ * microphone off (the member may turn it on again while publishing is allowed).
+ *
+ * DOM hooks: the host gets `.jc-video[data-status][data-attached][data-publishing][data-video-mode]
+ * [data-layout][data-may-publish]`, tiles are `.jc-video-tile[data-member-id][data-state][data-audio]
+ * [data-video][data-lecture-role]`; the host's controls are `.jc-video-host-controls` buttons.
  */
+import {
+  DEFAULT_POLICY,
+  NOT_ALLOWED_MESSAGE,
+  Policy,
+  mayPublishUnder,
+  readPolicy,
+  tileRole,
+  tileShown,
+  toggled
+} from './lecture';
 import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
 import { SignalData } from './negotiation';
 import { isRefusal, refusalMessage } from './page/connect';
@@ -39,7 +56,8 @@ const STEADY_CODES = new Set([
   'busy',
   'unsupported',
   'media-error',
-  'over-capacity'
+  'over-capacity',
+  'not-allowed'
 ]);
 const ACK_TIMEOUT_MS = 15000;
 
@@ -87,6 +105,17 @@ export class VideoSurface {
     this._cameraBtn = this._button('jc-video-camera', 'Camera off', () => void this.toggleCamera());
     this._shareBtn = this._button('jc-video-share', 'Share screen', () => void this.toggleShare());
     toolbar.append(this._muteBtn, this._cameraBtn, this._shareBtn);
+    // the host's lecture controls (shown to the host only)
+    this._hostControls = document.createElement('span');
+    this._hostControls.className = 'jc-video-host-controls';
+    this._hostControls.hidden = true;
+    this._lectureBtn = this._button('jc-video-lecture', 'Lecture layout', () => void this.setPolicy(toggled(this._policy, 'lecture')));
+    this._studentsBtn = this._button('jc-video-students-publish', 'Students may publish', () =>
+      void this.setPolicy(toggled(this._policy, 'students_publish'))
+    );
+    this._muteAllBtn = this._button('jc-video-mute-all', 'Mute all', () => void this.muteAll());
+    this._hostControls.append(this._lectureBtn, this._studentsBtn, this._muteAllBtn);
+    toolbar.append(this._hostControls);
 
     this._grid = document.createElement('div');
     this._grid.className = 'jc-video-grid';
@@ -105,6 +134,7 @@ export class VideoSurface {
 
     this.el.append(toolbar, this._grid, this._statusEl);
     this._updateButtons();
+    this._applyPolicy();
   }
 
   // --- session lifecycle ---------------------------------------------------
@@ -181,6 +211,23 @@ export class VideoSurface {
           void this._mesh.handlePublishers(ev);
         }
       }),
+      link.on('rtc:policy', (ev: { room_id: string }) => {
+        if (ev.room_id === this._roomId) {
+          this._policyChanged(link, readPolicy(ev));
+        }
+      }),
+      link.on('rtc:mute_all', (ev: { room_id: string; by: string }) => {
+        if (ev.room_id === this._roomId && ev.by !== this._localId) {
+          this.muteMicrophone();
+          this._setStatus(this._statusCode, 'The host muted everyone’s microphone.');
+        }
+      }),
+      link.on('room:updated', (ev: { room?: { id?: string; host?: { id?: string } } }) => {
+        if (ev.room?.id === this._roomId && typeof ev.room.host?.id === 'string') {
+          this._hostId = ev.room.host.id; // the host role moved: its controls and tile move too
+          this._policyChanged(link, this._policy);
+        }
+      }),
       link.on('rtc:mode', (ev: { room_id: string; mode: string }) => {
         // A growing room moved to the SFU: drop the mesh, publish and watch there.
         if (ev.room_id === this._roomId && ev.mode === 'sfu' && this._mesh instanceof Mesh) {
@@ -240,6 +287,12 @@ export class VideoSurface {
     const mode: VideoMode = ack.video?.mode === 'sfu' ? 'sfu' : 'mesh';
     this._iceServers = iceServers;
     this._members = new Map(members.filter(m => m.id !== ack.you.id).map(m => [m.id, m]));
+    this._hostId = (ack.room as { host?: { id?: string } }).host?.id ?? this._hostId;
+    if (ack !== this._policyAck) {
+      // a fresh ack says the policy; a restart on the same ack keeps what rtc:policy said since
+      this._policyAck = ack;
+      this._policy = readPolicy((ack as { video_policy?: unknown }).video_policy);
+    }
 
     if (this._mesh && this._localId === ack.you.id && this._roomId === roomId && this._mode !== mode) {
       // Re-attached after a reconnect to a room that switched meanwhile.
@@ -264,6 +317,7 @@ export class VideoSurface {
     this._roomId = roomId;
     this._localId = ack.you.id;
     this._localEl.dataset.memberId = ack.you.id;
+    this._applyPolicy();
     if (mode === 'sfu') {
       // Each camera goes up once whoever watches: the mesh's publisher cap does not apply.
       this._startSfu(link);
@@ -294,7 +348,8 @@ export class VideoSurface {
     this._connectTransport(mesh);
 
     const others = members.filter(m => m.id !== ack.you.id);
-    const publish = mayPublish(others.length, maxPublishers);
+    const allowed = this._policyAllows();
+    const publish = allowed && mayPublish(others.length, maxPublishers);
     if (publish && this._localStream) {
       mesh.publish(this._outStream!);
     }
@@ -306,6 +361,10 @@ export class VideoSurface {
       // socket keeps the order, so our offer follows the bye).
       void send(member.id, { type: 'bye' })?.catch(() => undefined);
       mesh.addMember(member);
+    }
+    if (!allowed) {
+      this._watchOnly();
+      return;
     }
     if (!publish) {
       this._publishAllowed = false;
@@ -361,6 +420,10 @@ export class VideoSurface {
     this._connectTransport(sfu);
     this._members.forEach(member => sfu.addMember(member));
     void sfu.start();
+    if (!this._policyAllows()) {
+      this._watchOnly();
+      return;
+    }
     this._publishAllowed = true;
     if (this._outStream) {
       sfu.publish(this._outStream);
@@ -383,6 +446,115 @@ export class VideoSurface {
       this._localId = '';
       this._onAttached(link, link.attached as AttachAck & { room: { id: string }; you: Member });
     }
+  }
+
+  // --- the host's lecture controls -------------------------------------------
+
+  /** The room's video policy as this surface last heard it. */
+  get policy(): Policy {
+    return { ...this._policy };
+  }
+
+  /** (The host) change the room's policy; the room (this surface too) hears `rtc:policy`. */
+  async setPolicy(change: Partial<Policy>): Promise<void> {
+    const link = this._link;
+    if (!link || !this._roomId) {
+      return;
+    }
+    try {
+      const ack = await link.request('rtc:policy', { room_id: this._roomId, ...change }, ACK_TIMEOUT_MS);
+      this._policyChanged(link, readPolicy(ack));
+    } catch (err) {
+      this._setStatus(this._statusCode, `Could not change the room's video: ${describeError(err)}`);
+    }
+  }
+
+  /** (The host) ask every member to turn its microphone off. */
+  async muteAll(): Promise<void> {
+    const link = this._link;
+    if (!link || !this._roomId) {
+      return;
+    }
+    try {
+      await link.request('rtc:mute_all', { room_id: this._roomId }, ACK_TIMEOUT_MS);
+      this._setStatus(this._statusCode, 'Everyone else’s microphone is muted.');
+    } catch (err) {
+      this._setStatus(this._statusCode, `Could not mute everyone: ${describeError(err)}`);
+    }
+  }
+
+  /** Turns the microphone off (as `rtc:mute_all` does); Unmute turns it on again. */
+  muteMicrophone(): void {
+    const tracks = this._localStream?.getAudioTracks() ?? [];
+    if (!tracks.length) {
+      if (this._askingMedia) {
+        this._pendingMute = true;
+      }
+      return;
+    }
+    tracks.forEach(t => (t.enabled = false));
+    this._updateButtons();
+  }
+
+  private get _isHost(): boolean {
+    return this._localId !== '' && this._localId === this._hostId;
+  }
+
+  private _policyAllows(): boolean {
+    return mayPublishUnder(this._policy, this._isHost);
+  }
+
+  /** A new policy (rtc:policy, our own rtc:policy's ack, the host role moving). */
+  private _policyChanged(link: RoomLink, policy: Policy): void {
+    const before = this._policyAllows();
+    this._policy = policy;
+    const now = this._policyAllows();
+    this._applyPolicy();
+    if (!this._mesh) {
+      return;
+    }
+    if (before && !now) {
+      // Stop sending: the server stopped our SFU feed and refuses mesh offers that send, so
+      // the transport starts over receive-only (the others' tiles come back as they answer).
+      this._stopLocalMedia();
+      this._switchTo(link, this._mode);
+    } else if (!before && now && !this._publishAllowed) {
+      this._publishAllowed = true;
+      this._setStatus('connected', 'The host lets you send your camera and microphone: press Start camera.');
+      this._updateButtons();
+    }
+  }
+
+  /** A tile's place in the layout; gone while its member may not publish. */
+  private _placeTile(memberId: string, el: HTMLElement): void {
+    el.dataset.lectureRole = tileRole(memberId, this._hostId, this._policy);
+    el.hidden = !tileShown(memberId, this._hostId, this._policy);
+  }
+
+  /** Publishing is not allowed: watch only. */
+  private _watchOnly(): void {
+    this._publishAllowed = false;
+    this._stopLocalMedia();
+    this._setStatus('not-allowed', `${NOT_ALLOWED_MESSAGE} You are watching.`);
+    this._updateButtons();
+  }
+
+  /** The layout, the tiles' roles and the host's controls as the policy says. */
+  private _applyPolicy(): void {
+    const policy = this._policy;
+    this.el.dataset.layout = policy.lecture ? 'lecture' : 'grid';
+    this.el.dataset.mayPublish = String(this._policyAllows());
+    this._localEl.dataset.lectureRole = tileRole(this._localId, this._hostId, policy);
+    this._localEl.hidden = this._localId !== '' && !this._policyAllows();
+    this._tiles.forEach((tile, id) => this._placeTile(id, tile.el));
+    this._hostControls.hidden = !this._isHost;
+    this._lectureBtn.setAttribute('aria-pressed', String(policy.lecture));
+    this._studentsBtn.setAttribute('aria-pressed', String(!policy.students_publish));
+    this._studentsBtn.textContent = policy.students_publish ? 'Students may publish' : 'Students watch only';
+    this._studentsBtn.title = policy.students_publish
+      ? 'Press to stop the students’ cameras and microphones'
+      : 'Press to let students send their camera and microphone';
+    this._updateButtons();
   }
 
   /** Stops the video on its link (the owner decides what becomes of the link), keeps the camera. */
@@ -491,7 +663,7 @@ export class VideoSurface {
     }
     // The session may have ended meanwhile; a mode switch keeps it (publish on the new one).
     const transport = this._mesh;
-    if (this._disposed || this._generation !== generation || !transport) {
+    if (this._disposed || this._generation !== generation || !transport || !this._policyAllows()) {
       stream?.getTracks().forEach(t => t.stop());
       return;
     }
@@ -675,6 +847,7 @@ export class VideoSurface {
     label.textContent = name;
     el.append(video, label);
     this._tiles.set(remoteId, { el, video, stream: null });
+    this._placeTile(remoteId, el);
     this._showRemoteMedia(remoteId);
     // Clicking a tile resumes playback blocked by the autoplay policy.
     el.addEventListener('click', () => {
@@ -795,6 +968,14 @@ export class VideoSurface {
     this._shareBtn.disabled = !sharing && (receiveOnly || !this._mesh);
     this._shareBtn.textContent = sharing ? 'Stop sharing' : 'Share screen';
     this._shareBtn.setAttribute('aria-pressed', String(sharing));
+    if (this._localId && !this._policyAllows()) {
+      for (const btn of [this._muteBtn, this._cameraBtn, this._shareBtn]) {
+        btn.disabled = true;
+        btn.title = NOT_ALLOWED_MESSAGE;
+      }
+    } else {
+      [this._muteBtn, this._cameraBtn, this._shareBtn].forEach(btn => btn.removeAttribute('title'));
+    }
     this._announceMedia();
   }
 
@@ -824,6 +1005,14 @@ export class VideoSurface {
   private _muteBtn!: HTMLButtonElement;
   private _cameraBtn!: HTMLButtonElement;
   private _shareBtn!: HTMLButtonElement;
+  private _hostControls!: HTMLSpanElement;
+  private _lectureBtn!: HTMLButtonElement;
+  private _studentsBtn!: HTMLButtonElement;
+  private _muteAllBtn!: HTMLButtonElement;
+  /** The room's video policy (the ack's, then each rtc:policy) and its host. */
+  private _policy: Policy = { ...DEFAULT_POLICY };
+  private _policyAck: unknown = null;
+  private _hostId = '';
 
   private _link: RoomLink | null = null;
   private _off: (() => void)[] = [];

@@ -1,3 +1,4 @@
 import './base.css';
 import './breakouts.css';
 import './board-widget.css';
+import './notebook-share.css';

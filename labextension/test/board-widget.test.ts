@@ -7,12 +7,13 @@ import './setup-lumino';
 import { strict as assert } from 'node:assert';
 import { afterEach, describe, it } from 'node:test';
 
-import { Widget } from '@lumino/widgets';
+import { DockPanel, Widget } from '@lumino/widgets';
 
 import { waitFor } from './fake-rtc';
 import { FakeSocket, sockets } from './stubs/socketio';
 import { JoinedLink, pageSession, resetPageSessions } from '../src/page/session';
 import { BoardWidget, BoardWidgets } from '../src/board/board-widget';
+import { placeButton, WidgetShelf } from '../src/panel/widget-shelf';
 
 const g = globalThis as Record<string, any>;
 g.requestAnimationFrame ??= (cb: (t: number) => void) => setTimeout(() => cb(performance.now()), 1);
@@ -227,5 +228,61 @@ describe('BoardWidget', () => {
     assert.ok(widget.isDisposed, 'the board of the ended membership is closed');
     assert.equal(fresh.node.dataset.state, 'attached');
     assert.equal(socket.emitted.filter(e => e.event === 'room:join').length, 2);
+  });
+});
+
+describe('the board in the classroom panel (WidgetShelf)', () => {
+  it('moves from its dock area into the panel and back, the same widget and membership', async () => {
+    const { socket, link } = await joinedPage();
+    const dock = new DockPanel();
+    Widget.attach(dock, document.body);
+    const shelfNode = document.createElement('div');
+    document.body.append(shelfNode);
+    const shelf = new WidgetShelf(shelfNode);
+    const docked: Widget[] = [];
+    const boards = new BoardWidgets(
+      widget => {
+        placeButton(widget, shelf, w => {
+          dock.addWidget(w);
+          docked.push(w);
+        });
+        dock.addWidget(widget);
+      },
+      () => undefined
+    );
+    const widget = boards.open(link);
+    const place = widget.node.querySelector<HTMLButtonElement>('.jc-widget-place')!;
+    assert.equal(place.textContent, 'Show in the panel');
+    assert.equal(widget.parent, dock);
+
+    place.click();
+    assert.ok(shelf.holds(widget));
+    assert.equal(widget.parent, null, 'out of the dock');
+    assert.equal(widget.node.parentElement, shelfNode);
+    assert.ok(widget.isAttached);
+    assert.equal(widget.node.dataset.place, 'panel');
+    assert.equal(place.textContent, 'Show beside the notebook');
+    assert.equal(Array.from(dock.widgets()).length, 0, 'the dock is empty');
+    assert.equal(boards.open(link), widget, 'the same widget, found in the panel');
+    // it still draws on the membership: others' ink arrives
+    socket.fire('board:ops', {
+      room_id: 'r1',
+      ops: [{ seq: 2, author: ADA.id, ts: '', op: { ...ADA_TEXT, id: 't-2', text: 'more' } }]
+    });
+    await waitFor(() => widget.surface.seq === 2, 'the op drawn');
+
+    place.click();
+    assert.equal(shelf.holds(widget), false);
+    assert.deepEqual(docked, [widget]);
+    assert.equal(widget.parent as Widget | null, dock, 'docked again');
+    assert.equal(place.textContent, 'Show in the panel');
+    assert.equal(link.state.value, 'attached');
+
+    // a widget disposed while in the panel leaves it
+    place.click();
+    widget.dispose();
+    assert.equal(shelf.widgets.length, 0);
+    assert.equal(shelfNode.children.length, 0);
+    dock.dispose();
   });
 });

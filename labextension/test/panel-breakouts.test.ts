@@ -143,6 +143,33 @@ describe('breakouts: a member of a group', () => {
     assert.equal(controller.breakouts!.line(), 'You are in Group 1');
   });
 
+  it("lists the kept boards from the join ack after a reload, and adds a later recall's", async () => {
+    const { socket, controller } = await inMain(BOB, { kept_breakouts: GROUPS });
+    const model = controller.breakouts!;
+    assert.equal(model.groups, null);
+    assert.deepEqual(
+      model.kept.map(g => g.room_id),
+      ['g1', 'g2']
+    );
+    const g3 = { room_id: 'g3', title: 'Group 1', members: [BOB.id] };
+    socket.fire('breakout:opened', { room_id: 'main', breakouts: [g3], ends_at: null });
+    socket.fire('breakout:closed', { room_id: 'main', breakouts: [g3] });
+    assert.deepEqual(
+      model.kept.map(g => g.room_id),
+      ['g1', 'g2', 'g3']
+    );
+    // a re-join's ack is the server's list
+    socket.serverDisconnect();
+    socket.ack = (event, payload) =>
+      event === 'room:join' ? joined(payload.room_id, BOB, { kept_breakouts: [GROUPS[1], g3] }) : { ok: true };
+    socket.serverConnect();
+    await waitFor(() => model.kept.length === 2, 'the server list');
+    assert.deepEqual(
+      model.kept.map(g => g.room_id),
+      ['g2', 'g3']
+    );
+  });
+
   it('stays in the main room when in no group, and says why a group refused it', async () => {
     const { session, socket, controller, extra } = await inMain(BOB);
     socket.fire('breakout:opened', { room_id: 'main', breakouts: [GROUPS[1]], ends_at: null });
@@ -156,6 +183,37 @@ describe('breakouts: a member of a group', () => {
     assert.deepEqual(errors, ['not your group']);
     assert.equal(session.group.value, null);
     assert.equal(session.room.value?.roomId, 'main');
+  });
+
+  it("raises its hand in the group's queue while in a group, and shows the group's hands", async () => {
+    const mainHand = { member_id: CY.id, name: 'Cy', raised_at: '2026-12-02T09:00:00Z' };
+    const { session, socket, controller, extra } = await inMain(BOB, { hands: [mainHand] });
+    assert.deepEqual(controller.hands?.hands.map(h => h.member_id), [CY.id], "the main room's queue");
+    const mainHands = controller.hands;
+    socket.fire('breakout:opened', { room_id: 'main', breakouts: GROUPS, ends_at: null });
+    await waitFor(() => session.group.value?.roomId === 'g1', 'in the group room');
+    assert.notEqual(controller.hands, mainHands, "the group's own queue");
+    assert.equal(controller.hands?.link.roomId, 'g1');
+    assert.equal(controller.hands?.hands.length, 0, 'no hands in the group yet');
+    const bobHand = { member_id: BOB.id, name: 'Bob', raised_at: '2026-12-02T09:01:00Z' };
+    extra['hand:raise'] = payload => ({ ok: true, hands: payload.room_id === 'g1' ? [bobHand] : [] });
+    await controller.raiseHand();
+    assert.deepEqual(socket.emitted.at(-1), { event: 'hand:raise', payload: { room_id: 'g1' } });
+    assert.equal(controller.hands?.raised, true);
+    assert.equal(controller.hands?.position(BOB.id), 1);
+    assert.equal(controller.mainHands?.raised, false, "the main room's queue is untouched");
+    // the group's host takes it: this page hears hand:taken of the group room
+    const taken: string[] = [];
+    controller.handTaken.connect(e => taken.push(e.title));
+    socket.fire('hand:queue', { room_id: 'g1', hands: [] });
+    socket.fire('hand:taken', { room_id: 'g1', member_id: BOB.id, by: ADA.id });
+    assert.deepEqual(taken, ['Group 1']);
+    assert.equal(controller.hands?.raised, false);
+    // back in the main room at the recall: its queue again
+    socket.fire('room:closed', { room_id: 'g1', reason: 'recalled' });
+    assert.equal(controller.groupHands, null);
+    assert.equal(controller.hands, mainHands);
+    assert.deepEqual(mainHands?.hands.map(h => h.member_id), [CY.id]);
   });
 
   it('leaves its group too when the page leaves the main room', async () => {
@@ -212,6 +270,22 @@ describe('breakouts: the host', () => {
     assert.equal(model.kept.length, 2);
     await waitFor(() => session.group.value === null, 'out of the visited group');
     assert.equal(session.room.value, link);
+  });
+
+  it("sees and takes the group's hands while visiting it", async () => {
+    const { session, socket, controller, extra } = await inMain(ADA);
+    socket.fire('breakout:opened', { room_id: 'main', breakouts: GROUPS, ends_at: null });
+    const bobHand = { member_id: BOB.id, name: 'Bob', raised_at: '2026-12-02T09:01:00Z' };
+    extra['room:join'] = payload =>
+      payload.room_id === 'g1' ? joined('g1', ADA, { hands: [bobHand] }) : joined(payload.room_id, ADA);
+    await controller.breakouts!.visit('g1');
+    assert.equal(groupOf(session), 'g1');
+    assert.equal(controller.hostsView, true);
+    assert.deepEqual(controller.hands?.hands.map(h => h.member_id), [BOB.id], "the group's queue from its join ack");
+    extra['hand:take'] = () => ({ ok: true, hands: [], taken: bobHand });
+    assert.deepEqual(await controller.takeHand(), bobHand);
+    assert.deepEqual(socket.emitted.at(-1), { event: 'hand:take', payload: { room_id: 'g1' } });
+    assert.equal(controller.hands?.hands.length, 0);
   });
 
   it('passes a refusal on as a RequestError', async () => {

@@ -288,26 +288,62 @@ describe("the page's own membership (join flow)", () => {
     assert.equal(await session.join('r1'), kernelLink);
     assert.equal(socket.emitted.filter(e => e.event === 'room:join').length, 0);
   });
-  it("gives way to a notebook's membership of the same room (one member per socket and room)", async () => {
+  it("offers its own membership to a notebook's kernel that joined the same room (one member)", async () => {
     const session = pageSession('/p');
     const socket = sockets[0];
+    let tickets = 0;
     socket.ack = event =>
       event === 'room:join'
         ? joined()
-        : event === 'room:attach'
-          ? { ...joined(), you: ADA, rtc: { ice_servers: [], max_publishers: 6 } }
-          : event === 'room:ticket'
-            ? { ok: true, ticket: 'spare', ttl: 60 }
-            : { ok: true };
+        : event === 'room:ticket'
+          ? { ok: true, ticket: `page-ticket-${++tickets}`, ttl: 60 }
+          : { ok: true };
     socket.serverConnect();
     const own = await session.join('r1');
-    const kernelLink = session.link('r1', ADA.id, async () => 'kernel-ticket');
-    assert.equal(own.state.value, 'ended');
-    await waitFor(() => session.room.value === kernelLink, 'the panel shows the notebook room');
-    assert.deepEqual(
-      socket.emitted.map(e => e.event).filter(e => e !== 'room:ticket'),
-      ['room:join', 'room:leave', 'room:attach']
+    const offers: { kernel: string; page: string; ticket: string; claimed: boolean }[] = [];
+    session.membershipOffers.connect(o =>
+      offers.push({ kernel: o.kernelMemberId, page: o.pageMemberId, ticket: o.ticket, claimed: o.claim() })
     );
+    session.membershipOffers.connect(o => assert.equal(o.claim(), false, 'one view sends it'));
+    // the kernel joined as ADA.id (its own member); its views get the page's membership
+    const kernelLink = session.link('r1', ADA.id, async () => 'kernel-ticket');
+    assert.equal(kernelLink, own, "the views show the page's membership");
+    assert.equal(own.state.value, 'attached');
+    assert.equal(session.room.value, own);
+    await waitFor(() => offers.length === 1, 'the offer');
+    // with the page's member: the kernel hands it the host role if it hosts (page_views.py)
+    assert.deepEqual(offers, [{ kernel: ADA.id, page: own.memberId, ticket: 'page-ticket-1', claimed: true }]);
+    assert.deepEqual(socket.emitted.at(-1), { event: 'room:ticket', payload: { room_id: 'r1' } });
+    // more views of that kernel: no second offer; nothing was left or attached
+    assert.equal(session.link('r1', ADA.id, async () => 'kernel-ticket'), own);
+    await new Promise(resolve => setTimeout(resolve, 10));
+    assert.equal(offers.length, 1);
+    assert.deepEqual(
+      socket.emitted.map(e => e.event),
+      ['room:join', 'room:ticket']
+    );
+    // the kernel, re-joined as its own member after a reconnect, asks again
+    session.offerMembership(own, ADA.id, true);
+    await waitFor(() => offers.length === 2, 'the second offer');
+    assert.equal(offers[1].ticket, 'page-ticket-2');
+    // once the kernel is the page's member, its views share the link, with no offer
+    assert.equal(session.link('r1', own.memberId, async () => 'kernel-ticket'), own);
+    assert.equal(tickets, 2);
+  });
+
+  it('offers again when no view claimed the offer', async () => {
+    const session = pageSession('/p');
+    const socket = sockets[0];
+    socket.ack = event => (event === 'room:join' ? joined() : event === 'room:ticket' ? { ok: true, ticket: 't' } : { ok: true });
+    socket.serverConnect();
+    const own = await session.join('r1');
+    session.link('r1', ADA.id, async () => 'kernel-ticket'); // (no view listens yet)
+    await waitFor(() => socket.emitted.filter(e => e.event === 'room:ticket').length === 1, 'asked');
+    await new Promise(resolve => setTimeout(resolve, 10));
+    const claimed: string[] = [];
+    session.membershipOffers.connect(o => o.claim() && claimed.push(o.ticket));
+    assert.equal(session.link('r1', ADA.id, async () => 'kernel-ticket'), own);
+    await waitFor(() => claimed.length === 1, 'claimed by the view that came');
   });
 });
 

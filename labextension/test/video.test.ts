@@ -346,6 +346,104 @@ describe('VideoView', () => {
     assert.equal(tile().dataset.audio, 'on');
   });
 
+  it("obeys the host's lecture controls: watch only, lecture layout, mute all", async () => {
+    const stream = cameraStream();
+    media.getUserMedia = () => Promise.resolve(stream);
+    const policy = { students_publish: false, lecture: true };
+    const h = await start({
+      members: [ALICE, BOB, CAROL],
+      attach: () => ({
+        ok: true,
+        room: { id: 'r1', title: 'Lecture', host: { id: ALICE.id, name: 'Alice' } },
+        you: BOB,
+        members: [ALICE, BOB, CAROL],
+        video_policy: policy
+      })
+    });
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'not-allowed', 'watching only');
+    assert.equal(media.calls.length, 0, 'camera not even requested');
+    assert.equal(h.el.dataset.mayPublish, 'false');
+    for (const cls of ['.jc-video-mute', '.jc-video-camera', '.jc-video-share']) {
+      const btn = q(h.el, cls) as HTMLButtonElement;
+      assert.equal(btn.disabled, true, cls);
+      assert.match(btn.title, /host does not let students/);
+    }
+    assert.equal((q(h.el, '.jc-video-host-controls') as HTMLElement).hidden, true, 'a student has no controls');
+    // the lecture layout: the host's tile large, the others (and we) in the strip
+    assert.equal(h.el.dataset.layout, 'lecture');
+    const role = (id: string) => (q(h.el, `.jc-video-tile[data-member-id="${id}"]`) as HTMLElement).dataset.lectureRole;
+    await waitFor(() => !!q(h.el, `.jc-video-tile[data-member-id="${ALICE.id}"]`), 'tiles');
+    assert.equal(role(ALICE.id), 'main');
+    assert.equal(role(CAROL.id), 'strip');
+    assert.equal(q(h.el, '.jc-video-local')!.dataset.lectureRole, 'strip');
+    // the students send nothing: their tiles (ours too) are gone, the host's shows
+    const hidden = (id: string) => (q(h.el, `.jc-video-tile[data-member-id="${id}"]`) as HTMLElement).hidden;
+    assert.equal(hidden(ALICE.id), false);
+    assert.equal(hidden(CAROL.id), true);
+    assert.equal((q(h.el, '.jc-video-local') as HTMLElement).hidden, true);
+    // the offers we make while watching only send nothing
+    await waitFor(() => h.socket.signals().some(s => s.type === 'offer'), 'offers');
+
+    // allowed again: Start camera publishes
+    h.socket.fire('rtc:policy', { room_id: 'r1', students_publish: true, lecture: false });
+    assert.equal(h.el.dataset.layout, 'grid');
+    assert.equal(hidden(CAROL.id), false);
+    const camera = q(h.el, '.jc-video-camera') as HTMLButtonElement;
+    assert.equal(camera.disabled, false);
+    assert.equal(camera.title, '');
+    camera.click();
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    // mute all: our microphone goes off, the room hears it; we may turn it on again
+    const [audio] = stream.getAudioTracks();
+    h.socket.fire('rtc:mute_all', { room_id: 'r1', by: ALICE.id });
+    assert.equal(audio.enabled, false);
+    const states = h.socket.emitted.filter(e => e.event === 'rtc:media' && e.payload.to === undefined);
+    assert.deepEqual(states.at(-1)!.payload, { room_id: 'r1', audio: false, video: true });
+    (q(h.el, '.jc-video-mute') as HTMLButtonElement).click();
+    assert.equal(audio.enabled, true);
+    // not allowed again: the camera stops, the buttons are disabled
+    h.socket.fire('rtc:policy', { room_id: 'r1', students_publish: false, lecture: false });
+    await waitFor(() => status(h.el).code === 'not-allowed', 'watching only again');
+    assert.equal(audio.readyState, 'ended');
+    assert.equal(h.el.dataset.publishing, 'false');
+    assert.equal((q(h.el, '.jc-video-camera') as HTMLButtonElement).disabled, true);
+  });
+
+  it("gives the host the lecture controls, which send rtc:policy and rtc:mute_all", async () => {
+    const h = await start({
+      you: ALICE,
+      attach: () => ({
+        ok: true,
+        room: { id: 'r1', title: 'Lecture', host: { id: ALICE.id, name: 'Alice' } },
+        you: ALICE,
+        members: [ALICE, BOB],
+        video_policy: { students_publish: true, lecture: false }
+      })
+    });
+    views.push(h.view);
+    await waitFor(() => status(h.el).code === 'publishing', 'publishing');
+    const plain = h.socket.ack;
+    h.socket.ack = (event, payload) =>
+      event === 'rtc:policy' ? { ok: true, students_publish: true, lecture: true } : plain(event, payload);
+    assert.equal((q(h.el, '.jc-video-host-controls') as HTMLElement).hidden, false);
+    (q(h.el, '.jc-video-lecture') as HTMLButtonElement).click();
+    await waitFor(() => h.el.dataset.layout === 'lecture', 'lecture layout');
+    assert.deepEqual(h.socket.emitted.filter(e => e.event === 'rtc:policy').map(e => e.payload), [
+      { room_id: 'r1', lecture: true }
+    ]);
+    assert.equal(q(h.el, '.jc-video-local')!.dataset.lectureRole, 'main');
+    assert.equal((q(h.el, '.jc-video-lecture') as HTMLElement).getAttribute('aria-pressed'), 'true');
+    (q(h.el, '.jc-video-mute-all') as HTMLButtonElement).click();
+    await waitFor(() => h.socket.emitted.some(e => e.event === 'rtc:mute_all'), 'mute all sent');
+    (q(h.el, '.jc-video-students-publish') as HTMLButtonElement).click();
+    await waitFor(() => h.socket.emitted.filter(e => e.event === 'rtc:policy').length === 2, 'policy sent');
+    assert.deepEqual(h.socket.emitted.filter(e => e.event === 'rtc:policy').at(-1)!.payload, {
+      room_id: 'r1',
+      students_publish: false
+    });
+  });
+
   it('follows joins and leaves, and ends on room:closed', async () => {
     const h = await start({});
     views.push(h.view);

@@ -62,11 +62,7 @@ def test_breakouts_from_the_panel(
     write_display_name(lab, "Ada")
     ada = PanelPage(new_page("breakouts-ada"), lab, "breakouts-ada")
     ada.open()
-    ada.show_panel()
-    ada.panel.locator(".jc-panel-create").click()
-    ada.page.locator(f"{DIALOG} input[name='title']").fill(TITLE)
-    ada.accept_dialog()
-    expect(ada.panel).to_have_attribute("data-state", "room")
+    ada.create_room(TITLE)
     # alone in the room: nobody to split
     expect(ada.panel.locator(".jc-panel-breakouts-start")).to_be_hidden()
 
@@ -139,13 +135,27 @@ def test_breakouts_from_the_panel(
     bob.panel.locator(".jc-panel-chat-input").press("Enter")
     expect(bob.panel.locator(".jc-panel-message", has_text="Group 1 is on it")).to_have_count(1)
 
-    # Ada visits Group 1: its people and chat; then back to the main room
+    # Bob raises his hand with the shortcut (Alt Shift H): it is Group 1's, not the main room's
+    bob.panel.locator(".jc-panel-title").click()  # out of the chat box, which keeps its keys
+    bob.page.keyboard.press("Alt+Shift+H")
+    expect(bob.panel.locator(".jc-panel-hand")).to_have_text("Lower hand")
+    expect(bob.panel.locator(".jc-panel-handitem")).to_have_text(["1. Bob (you)"])
+    expect(cy.panel.locator(".jc-panel-handitem")).to_have_count(0)
+    expect(ada.panel.locator(".jc-panel-handitem")).to_have_count(0)  # the main room's queue
+
+    # Ada visits Group 1: its people, chat and hands; then back to the main room
     groups.nth(0).locator(".jc-panel-breakout-visit").click()
     expect(ada.panel.locator(".jc-panel-roomview")).to_have_attribute("data-view", "group")
     expect(ada.panel.locator(".jc-panel-breakout-line")).to_have_text(
         re.compile(r"^Visiting Group 1")
     )
     expect(ada.panel.locator(".jc-panel-message", has_text="Group 1 is on it")).to_have_count(1)
+    expect(ada.panel.locator(".jc-panel-handitem")).to_have_count(1)
+    expect(ada.panel.locator(".jc-panel-handitem").first).to_contain_text("1. Bob")
+    ada.panel.locator(".jc-panel-take").click()
+    expect(bob.toast("took your hand")).to_contain_text("Ada took your hand in “Group 1”")
+    expect(bob.panel.locator(".jc-panel-hand")).to_have_text("Raise hand")
+    expect(ada.panel.locator(".jc-panel-handitem")).to_have_count(0)
     expect(ada.participant("Cy")).to_have_count(0)
     expect(bob.participant("Ada")).to_have_count(1)
     height = ada.page.viewport_size["height"]
@@ -222,3 +232,16 @@ def test_breakouts_from_the_panel(
     expect(ada.page.locator(".jc-breakout-board-canvas").last).to_have_attribute(
         "data-objects", "0"
     )
+
+    # --- a reload keeps the kept boards listed (the join ack's kept_breakouts) --------------
+    cy.page.reload(timeout=90_000)
+    cy.page.locator(PANEL).wait_for(state="visible", timeout=90_000)
+    expect(cy.panel.locator(".jc-panel-breakouts")).to_have_attribute("data-state", "recalled")
+    expect(cy.panel.locator(".jc-panel-breakout-board")).to_have_text(
+        ["Group 1's board", "Group 2's board"]
+    )
+    # and Alt Shift R brings the classroom panel back when another sidebar panel is shown
+    cy.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='filebrowser']").click()
+    expect(cy.panel).to_be_hidden()
+    cy.page.keyboard.press("Alt+Shift+R")
+    expect(cy.panel).to_be_visible()

@@ -70,9 +70,29 @@ class PanelPage:
             self.page.locator(PANEL_TAB).click()
         self.page.locator(PANEL).wait_for(state="visible")
 
+    def hide_panel(self) -> None:
+        if self.page.locator(PANEL).is_visible():
+            self.page.locator(PANEL_TAB).click()
+
     @property
     def panel(self) -> Any:
         return self.page.locator(PANEL)
+
+    def create_room(self, title: str, password: str | None = None) -> None:
+        """Creates a room from the panel's form; returns once the page is in it."""
+        self.show_panel()
+        self.panel.locator(".jc-panel-create").click()
+        self.dialog_input("title").fill(title)
+        if password is not None:
+            self.dialog_input("password").fill(password)
+        self.accept_dialog()
+        self.panel.locator(".jc-panel-title", has_text=title).wait_for()
+
+    def join_room(self, title: str) -> None:
+        """Joins an unlocked room from the panel's room list."""
+        self.show_panel()
+        self.panel.locator(".jc-panel-room", has_text=title).locator(".jc-panel-room-join").click()
+        self.panel.locator(".jc-panel-title", has_text=title).wait_for()
 
     def dialog_input(self, name: str) -> Any:
         return self.page.locator(f"{DIALOG} input[name='{name}']")
@@ -226,10 +246,7 @@ def test_panel_in_notebook7(new_page: Any, lab: Lab, playwright_api: Any) -> Non
     nora.run_command("Open the Classroom Panel")
     expect(nora.panel).to_be_visible()
     expect(nora.panel).to_have_attribute("data-connection", "connected")
-    nora.panel.locator(".jc-panel-create").click()
-    nora.dialog_input("title").fill("Notebook 7 room")
-    nora.accept_dialog()
-    expect(nora.panel).to_have_attribute("data-state", "room")
+    nora.create_room("Notebook 7 room")
     expect(nora.participant("Nora")).to_contain_text("(you)")
     page.screenshot(path=str(ROOT / "artifacts" / "e2e-panel-notebook7.png"))
 

@@ -4,7 +4,9 @@ JupyterLab runs with ``video_mode = "sfu"`` and an *external* Janus (``janus_url
 test starts in a network namespace of its own (tests/netns.py: Janus gathers no loopback ICE
 candidates): each page publishes Chromium's fake camera once, to Janus, over the test's veth
 pair, and plays the other's camera as Janus forwards it. Janus's own ``listparticipants``
-shows both members publishing: the video went through the SFU.
+shows both members publishing: the video went through the SFU. A class (a teacher and two
+students) sees and hears each other (Chromium's fake microphone beeps: an AnalyserNode on the
+received track hears it), and a fourth page joining changes none of their connections.
 
 Chromium hides a page's host addresses behind mDNS names until it is granted the camera;
 the pages here hold the camera (fake device, granted), and ``WebRtcHideLocalIpsWithMdns`` is
@@ -15,6 +17,7 @@ nothing leaves loopback and the veth.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import time
@@ -122,7 +125,10 @@ def lab(
 
 @pytest.fixture(scope="module")
 def browser(playwright_api: Any, chromium_path: str) -> Iterator[Any]:
-    args = [*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"]
+    # autoplay with sound, as after a click: the tiles play unmuted and the test's
+    # AudioContext runs (it listens to what each page receives)
+    args = [*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, args=args, headless=True, timeout=60_000
@@ -253,6 +259,300 @@ def test_a_growing_room_switches_from_the_mesh_to_the_sfu(
         ada.screenshot("sfu-02-switched", ".jc-video")
     finally:
         stop_lab(lab)
+
+
+def joiner_cell(name: str, room_file: str) -> str:
+    """A student's first cell: joins the classroom whose id is in ``room_file``."""
+    return f"""\
+from jupyter_classroom import Client
+from jupyter_classroom.widgets import Classroom
+client = Client(name={name!r})
+classroom = Classroom.join(open({room_file!r}).read(), client=client)
+classroom"""
+
+
+def open_in_class(new_page: Any, lab: Lab, artifacts: Path, name: str, cell: str) -> NotebookPage:
+    write_notebook(lab.root_dir / f"{name}.ipynb", cell)
+    page = NotebookPage(new_page(name), lab, f"{name}.ipynb", artifacts)
+    page.page.add_init_script(WATCH_PEER_CONNECTIONS_JS)
+    page.open()
+    page.run_first_code_cell()
+    return page
+
+
+def hears(page: NotebookPage, member_id: str) -> dict[str, Any]:
+    """What ``page`` receives of ``member_id``'s microphone over a few seconds (Chromium's
+    fake device beeps): the track's state, its peak level and its inbound-rtp audio stats."""
+    heard = page.page.evaluate(HEAR_JS, [member_id, AUDIO_LISTEN_MS])
+    assert heard is not None, f"{page.name} has no audio track from {member_id}"
+    return dict(heard)
+
+
+def test_a_class_sees_and_hears_each_other_and_a_fourth_changes_nothing(
+    new_page: Any, lab: Lab, artifacts: Path, playwright_api: Any, janus: JanusConfig,
+    namespace: Namespace,
+) -> None:  # fmt: skip
+    """A teacher and two students in SFU mode see and hear each other, through Janus; a
+    fourth page joining adds one subscription on each page and changes nothing else: the
+    existing connections, their receivers and tracks stay, and their frames keep coming."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=30_000)
+    room_file = "sfu-class-room.txt"
+    teacher_cell, _ = classroom_setup_cells("SFU class e2e", room_file)
+    pages = [open_in_class(new_page, lab, artifacts, "class-teacher", teacher_cell)]
+    for name in ("Ben", "Cleo"):
+        pages.append(
+            open_in_class(new_page, lab, artifacts, f"class-{name.lower()}",
+                          joiner_cell(name, room_file))
+        )  # fmt: skip
+    ids = [page.local_member_id() for page in pages]
+    assert len(set(ids)) == 3
+    for page in pages:
+        video = page.page.locator(".jc-video")
+        expect(video).to_have_attribute("data-video-mode", "sfu")
+        expect(video).to_have_attribute("data-publishing", "true", timeout=45_000)
+
+    # everyone sees and hears the two others
+    for page, member_id in (
+        (pg, other) for pg in pages for other in ids if other != pg.local_member_id()
+    ):
+        first, second = play_progress(page, member_id)
+        assert second["currentTime"] > first["currentTime"], (page.name, first, second)
+        heard = hears(page, member_id)
+        assert heard["readyState"] == "live" and heard["context"] == "running", heard
+        assert heard["peak"] > 0.05, (page.name, member_id, heard)  # the beep, not silence
+        print(f"{page.name} hears {member_id}: {heard}")
+        before, after = heard["before"], heard["after"]
+        assert after["packets"] > before["packets"] and after["bytes"] > before["bytes"], heard
+    wait_until(
+        lambda: sorted(ids) in run_async(janus_publishers(janus)), 20,
+        "Janus lists the three as publishers",
+    )  # fmt: skip
+    pages[0].screenshot("sfu-03-class", ".jc-video")
+
+    # a fourth joins: each page gains one connection (down from the newcomer), no other changes
+    before = [page.page.evaluate(CONNECTIONS_JS) for page in pages]
+    fourth = open_in_class(new_page, lab, artifacts, "class-dora", joiner_cell("Dora", room_file))
+    dora = fourth.local_member_id()
+    for page in pages:
+        first, second = play_progress(page, dora)
+        assert second["currentTime"] > first["currentTime"], (page.name, first, second)
+    for page, old in zip(pages, before, strict=True):
+        now = page.page.evaluate(CONNECTIONS_JS)
+        assert now["connections"][: len(old["connections"])] == old["connections"], (
+            page.name,
+            old,
+            now,
+        )
+        added = now["connections"][len(old["connections"]) :]
+        assert [c["state"] for c in added] == ["connected"], (page.name, added)
+        assert {m: now["tiles"][m] for m in old["tiles"]} == old["tiles"], (page.name, old, now)
+        # and the old streams still move: more frames decoded on the same connections
+        frames = page.page.evaluate(FRAMES_DECODED_JS)
+        page.page.wait_for_timeout(1500)
+        later = page.page.evaluate(FRAMES_DECODED_JS)
+        assert len(old["receiving"]) == 2, old
+        for index in old["receiving"]:
+            assert later[index] > frames[index], (page.name, index, frames, later)
+    pages[0].screenshot("sfu-04-fourth", ".jc-video")
+
+
+def test_the_host_lectures_students_watch_and_are_muted(
+    new_page: Any, lab: Lab, artifacts: Path, playwright_api: Any, janus: JanusConfig
+) -> None:
+    """The host's lecture controls in the video's toolbar: the lecture layout (the host's tile
+    large at everyone), students' publishing off (a student's tile goes at the others, its
+    feed leaves Janus, its buttons are disabled with a tooltip; it still plays the host) and
+    on again, then Mute all (the student's microphone shows muted at the teacher)."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=30_000)
+    room_file = "sfu-lecture-room.txt"
+    teacher_cell, _ = classroom_setup_cells("SFU lecture e2e", room_file)
+    teacher = open_in_class(new_page, lab, artifacts, "lecture-teacher", teacher_cell)
+    ben = open_in_class(new_page, lab, artifacts, "lecture-ben", joiner_cell("Ben", room_file))
+    cleo = open_in_class(new_page, lab, artifacts, "lecture-cleo", joiner_cell("Cleo", room_file))
+    pages = (teacher, ben, cleo)
+    teacher_id, ben_id = teacher.local_member_id(), ben.local_member_id()
+    for page in pages:
+        expect(page.page.locator(".jc-video")).to_have_attribute(
+            "data-publishing", "true", timeout=45_000
+        )
+    controls = teacher.page.locator(".jc-video-host-controls")
+    expect(controls).to_be_visible()
+    expect(ben.page.locator(".jc-video-host-controls")).to_be_hidden()
+
+    # the lecture layout: the teacher's tile large everywhere
+    controls.locator(".jc-video-lecture").click()
+    for page in pages:
+        expect(page.page.locator(".jc-video")).to_have_attribute("data-layout", "lecture")
+    for page in (ben, cleo):
+        tile = page.page.locator(f".jc-video-tile[data-member-id='{teacher_id}']")
+        expect(tile).to_have_attribute("data-lecture-role", "main")
+    expect(teacher.page.locator(".jc-video-local")).to_have_attribute("data-lecture-role", "main")
+
+    # students' publishing off: Ben's tile goes at the others, his feed leaves Janus
+    controls.locator(".jc-video-students-publish").click()
+    for page in (teacher, cleo):
+        expect(page.page.locator(f".jc-video-tile[data-member-id='{ben_id}']")).to_be_hidden()
+    ben_video = ben.page.locator(".jc-video")
+    expect(ben_video).to_have_attribute("data-status", "not-allowed")
+    expect(ben_video).to_have_attribute("data-publishing", "false")
+    for button in (".jc-video-camera", ".jc-video-mute"):
+        expect(ben.page.locator(button)).to_be_disabled()
+        expect(ben.page.locator(button)).to_have_attribute("title", re.compile("host does not"))
+    wait_until(
+        lambda: [teacher_id] in run_async(janus_publishers(janus)), 20,
+        "Janus lists only the teacher as a publisher",
+    )  # fmt: skip
+    first, second = play_progress(ben, teacher_id)  # Ben still watches the teacher
+    assert second["currentTime"] > first["currentTime"], (first, second)
+    ben.screenshot("sfu-05-lecture-student", ".jc-video")
+
+    # on again: Ben starts his camera, the others see him; then Mute all
+    controls.locator(".jc-video-students-publish").click()
+    expect(ben.page.locator(".jc-video-camera")).to_be_enabled()
+    ben.page.locator(".jc-video-camera").click()
+    expect(ben_video).to_have_attribute("data-publishing", "true", timeout=45_000)
+    ben_at_teacher = teacher.page.locator(f".jc-video-tile[data-member-id='{ben_id}']")
+    expect(ben_at_teacher).to_be_visible()
+    play_progress(teacher, ben_id)
+    expect(ben_at_teacher).to_have_attribute("data-audio", "on")
+    controls.locator(".jc-video-mute-all").click()
+    expect(ben_at_teacher).to_have_attribute("data-audio", "off")
+    expect(ben.page.locator(".jc-video-mute")).to_have_text("Unmute")
+    expect(teacher.page.locator(".jc-video-mute")).to_have_text("Mute")  # the host's own mic
+    teacher.screenshot("sfu-06-muted", ".jc-video")
+    # docs/lecture.png: Cleo's view, the teacher large, Ben (muted) and herself in the strip
+    play_progress(cleo, ben_id)
+    cleo.page.locator(".jc-video").screenshot(path=str(DOCS / "lecture.png"))
+
+
+def test_students_watch_only_in_a_mesh_room(
+    new_page: Any, tmp_path_factory: pytest.TempPathFactory, artifacts: Path,
+    playwright_api: Any,
+) -> None:  # fmt: skip
+    """The same control in a mesh room (no Janus): the student's page starts its connections
+    over receive-only, which the server relays (it refuses media-sending offers from a
+    student then), so the student keeps playing the teacher; the teacher loses the student's
+    tile. On again, the student's camera reaches the teacher."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=30_000)
+    lab = start_lab(
+        tmp_path_factory.mktemp("e2e-lecture-mesh-lab"),
+        artifacts / "e2e-lecture-mesh-jupyterlab.log",
+    )
+    try:
+        room_file = "mesh-lecture-room.txt"
+        teacher_cell, _ = classroom_setup_cells("Mesh lecture e2e", room_file)
+        teacher = open_in_class(new_page, lab, artifacts, "mesh-teacher", teacher_cell)
+        ben = open_in_class(new_page, lab, artifacts, "mesh-ben", joiner_cell("Ben", room_file))
+        teacher_id, ben_id = teacher.local_member_id(), ben.local_member_id()
+        for page in (teacher, ben):
+            video = page.page.locator(".jc-video")
+            expect(video).to_have_attribute("data-video-mode", "mesh")
+            expect(video).to_have_attribute("data-publishing", "true", timeout=45_000)
+        play_progress(teacher, ben_id)
+        teacher.page.locator(".jc-video-students-publish").click()
+        ben_video = ben.page.locator(".jc-video")
+        expect(ben_video).to_have_attribute("data-status", "not-allowed")
+        expect(ben_video).to_have_attribute("data-publishing", "false")
+        ben_at_teacher = teacher.page.locator(f".jc-video-tile[data-member-id='{ben_id}']")
+        expect(ben_at_teacher).to_be_hidden()
+        # the receive-only connection, negotiated again through the server, plays the teacher
+        first, second = play_progress(ben, teacher_id)
+        assert second["currentTime"] > first["currentTime"], (first, second)
+        expect(
+            ben.page.locator(f".jc-video-tile[data-member-id='{teacher_id}']")
+        ).to_have_attribute("data-state", "connected")
+        # on again: Ben's camera reaches the teacher (his offer now sends media)
+        teacher.page.locator(".jc-video-students-publish").click()
+        ben.page.locator(".jc-video-camera").click()
+        expect(ben_video).to_have_attribute("data-publishing", "true", timeout=45_000)
+        expect(ben_at_teacher).to_be_visible()
+        first, second = play_progress(teacher, ben_id)
+        assert second["currentTime"] > first["currentTime"], (first, second)
+    finally:
+        stop_lab(lab)
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+AUDIO_LISTEN_MS = 2500
+
+# The audio track a page plays in ``memberId``'s tile: listened to through an AnalyserNode for
+# ``ms`` (the peak of the waveform), and the inbound-rtp audio stats of the connection that
+# receives it, before and after.
+HEAR_JS = """
+async ([memberId, ms]) => {
+  const tile = document.querySelector(`.jc-video-tile[data-member-id="${memberId}"]`);
+  const stream = tile && tile.querySelector('video') && tile.querySelector('video').srcObject;
+  const track = stream && stream.getAudioTracks()[0];
+  if (!track) return null;
+  const pc = window.__jcPcs.find(
+    pc => pc.connectionState !== 'closed' && pc.getReceivers().some(r => r.track === track));
+  const inbound = async () => {
+    let found = { packets: 0, bytes: 0 };
+    if (pc) (await pc.getStats()).forEach(r => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio')
+        found = { packets: r.packetsReceived, bytes: r.bytesReceived };
+    });
+    return found;
+  };
+  const before = await inbound();
+  const context = new AudioContext();
+  await context.resume();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 2048;
+  context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let peak = 0;
+  for (const end = performance.now() + ms; performance.now() < end; ) {
+    analyser.getFloatTimeDomainData(samples);
+    for (const v of samples) peak = Math.max(peak, Math.abs(v));
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+  const state = context.state;
+  await context.close();
+  return { readyState: track.readyState, muted: track.muted, context: state, peak,
+           before, after: await inbound(), found: !!pc };
+}
+"""
+
+# Every RTCPeerConnection the page made, in order, with its state and the ids of the tracks
+# it sends and receives; and, per tile, the ids of the tracks it plays.
+CONNECTIONS_JS = """
+() => {
+  const connections = window.__jcPcs.map(pc => ({
+    state: pc.connectionState,
+    sends: pc.getSenders().filter(s => s.track).map(s => s.track.id).sort(),
+    receives: pc.getReceivers().filter(r => r.track).map(r => r.track.id).sort(),
+  }));
+  // a publishing connection has receivers too (unused): only the subscriptions count
+  const receiving = connections
+    .map((c, i) => (c.state === 'connected' && !c.sends.length && c.receives.length ? i : -1))
+    .filter(i => i >= 0);
+  const tiles = {};
+  document.querySelectorAll('.jc-video-tile[data-member-id]').forEach(tile => {
+    const stream = tile.querySelector('video') && tile.querySelector('video').srcObject;
+    tiles[tile.dataset.memberId] = stream ? stream.getTracks().map(t => t.id).sort() : [];
+  });
+  return { connections, receiving, tiles };
+}
+"""
+
+# Per connection (by index), the video frames it has decoded so far.
+FRAMES_DECODED_JS = """
+async () => {
+  const out = [];
+  for (const pc of window.__jcPcs) {
+    let frames = 0;
+    if (pc.connectionState !== 'closed') (await pc.getStats()).forEach(r => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    out.push(frames);
+  }
+  return out;
+}
+"""
 
 
 # Wraps RTCPeerConnection before the page's scripts run: every connection is kept, so the test

@@ -35,6 +35,14 @@
  * The socket's `auth.client_id` is the tab's (sessionStorage), so a JoinedLink re-joins after a
  * reconnect (with `since`) or a reload as the same member, without the password.
  *
+ * One membership per room and page: when a notebook's views ask for a room the page joined
+ * itself (`link(roomId, kernelMemberId, ...)` while the page holds a JoinedLink of its own for
+ * it), they get the page's own link, and the page offers its kernel a one-time `room:ticket`
+ * of that membership (`membershipOffers`, which a view of that kernel's widget claims and
+ * sends through its comm: page/view-link.ts): the kernel attaches to it and leaves the member
+ * it had joined as (widgets/page_views.py). A person is then one member, with the hand, group
+ * and chat of the panel's membership.
+ *
  * The socket connects with `auth.batch: true`, so board ops arrive as `board:ops` lists.
  * A link attaches with `room:attach {ticket, board: true}` using a ticket from the kernel
  * (through the widget comm). While attached it keeps a spare ticket, asked for on this very
@@ -83,6 +91,20 @@ export class Observable<T> {
 }
 
 export type TicketSource = () => Promise<string>;
+
+/** The page's own membership of a room, offered to the kernel that joined it as another
+ * member: the first view of that kernel's widgets to `claim()` it sends `ticket` to its kernel. */
+export interface MembershipOffer {
+  roomId: string;
+  /** The member the kernel joined as (the widget model's `member_id`). */
+  kernelMemberId: string;
+  /** The page's member, the ticket's: the kernel hands it the host role if it hosts. */
+  pageMemberId: string;
+  /** A one-time `room:ticket` of the page's member. */
+  ticket: string;
+  /** True for the first caller only: that view sends the ticket. */
+  claim(): boolean;
+}
 export type SocketFactory = (socketPath: string) => Socket;
 
 export const REQUEST_TIMEOUT_MS = 15000;
@@ -171,7 +193,11 @@ export class PageSession {
   readonly group = new Observable<RoomLink | null>(null);
   /** The group room went away: `reason` is the `room:closed` reason ("recalled"), or ''. */
   readonly groupEnded = new Emitter<{ roomId: string; message: string; reason: string }>();
+  /** The page's membership offered to a kernel that joined the same room (see above). */
+  readonly membershipOffers = new Emitter<MembershipOffer>();
   private _links = new Map<string, RoomLink>();
+  /** `${roomId} ${kernelMemberId}` of the offers made, so one kernel is offered once. */
+  private _offered = new Set<string>();
 
   constructor(
     readonly socketPath: string,
@@ -206,6 +232,13 @@ export class PageSession {
   /** The link to `roomId` as `memberId`; views of the same room share it. */
   link(roomId: string, memberId: string, askKernel: TicketSource): RoomLink {
     let link = this._links.get(roomId);
+    if (link instanceof JoinedLink && link.state.value !== 'ended' && memberId && link.memberId !== memberId) {
+      // The page's own membership (the panel's) and a kernel's of the same room: the views
+      // show the page's, and the kernel is offered it (one person, one member).
+      this.offerMembership(link, memberId);
+      link.refs++;
+      return link;
+    }
     if (link && (link.state.value === 'ended' || link.memberId !== memberId)) {
       // the kernel rejoined (new member) or the membership ended: start over
       if (link instanceof JoinedLink && link.state.value !== 'ended' && this.socket.connected) {
@@ -239,6 +272,51 @@ export class PageSession {
     }
     link.refs++;
     return link;
+  }
+
+  /**
+   * Offers `link`'s membership to the kernel that joined its room as `kernelMemberId`: a
+   * `room:ticket` asked on the page socket (once the link is attached), emitted as a
+   * MembershipOffer. Once per kernel member, unless no view claimed it (or it failed): then a
+   * later view makes a new one; `again`: the kernel asked (`membership_request`).
+   */
+  offerMembership(link: RoomLink, kernelMemberId: string, again = false): void {
+    const key = `${link.roomId} ${kernelMemberId}`;
+    if (again) {
+      this._offered.delete(key); // the kernel asks: it is its own member again (a reconnect)
+    }
+    if (this._offered.has(key) || link.memberId === kernelMemberId) {
+      return;
+    }
+    this._offered.add(key);
+    const offer = async (): Promise<void> => {
+      let claimed = false;
+      try {
+        const ack = await link.request('room:ticket', { room_id: link.roomId });
+        if (typeof ack.ticket === 'string' && link.state.value === 'attached') {
+          this.membershipOffers.emit({
+            roomId: link.roomId,
+            kernelMemberId,
+            pageMemberId: link.memberId,
+            ticket: ack.ticket,
+            claim: () => !claimed && (claimed = true)
+          });
+        }
+      } catch {
+        // not attached any more, or rate limited: a later view asks again
+      }
+      if (!claimed) {
+        this._offered.delete(key);
+      }
+    };
+    if (link.state.value === 'attached') {
+      void offer();
+    } else {
+      const off = link.onAttached.connect(() => {
+        off();
+        void offer();
+      });
+    }
   }
 
   /** The rooms in the lobby (`room:list` ack: `rooms`, and `can_create` where the server

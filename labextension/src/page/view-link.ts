@@ -6,7 +6,7 @@
 import { DOMWidgetModel, DOMWidgetView, ISerializers, WidgetModel } from '@jupyter-widgets/base';
 
 import { KernelTickets } from '../kernel-ticket';
-import { RoomLink } from './session';
+import { MembershipOffer, pageSession, RoomLink } from './session';
 import { MODULE_NAME, MODULE_VERSION } from '../version';
 
 /** A model whose view runs on the page's socket; the kernel only hands it tickets. */
@@ -54,7 +54,43 @@ export function modelRoom(model: WidgetModel): ModelRoom | null {
 
 /** A view on the page's socket: its room link, kernel tickets and listeners, let go on remove. */
 export abstract class PageSocketView extends DOMWidgetView {
+  /**
+   * Carries the page's membership to this view's kernel when the kernel joined the page's
+   * room as a member of its own (page/session.ts, `membershipOffers`): the first view to
+   * claim an offer sends `{type: 'membership', ticket, member_id}` through its comm. The kernel asks
+   * again (`{type: 'membership_request'}`) after it re-joined as its own member (a reconnect).
+   */
+  initialize(parameters: any): void {
+    super.initialize(parameters);
+    const room = modelRoom(this.model);
+    if (!room) {
+      return;
+    }
+    const session = pageSession(room.socketPath);
+    const onOffer = (offer: MembershipOffer): void => {
+      const now = modelRoom(this.model);
+      if (now && offer.roomId === now.roomId && offer.kernelMemberId === now.memberId && offer.claim()) {
+        this.send({ type: 'membership', ticket: offer.ticket, member_id: offer.pageMemberId });
+      }
+    };
+    const onMsg = (msg: unknown): void => {
+      const now = modelRoom(this.model);
+      const own = now && session.room.value;
+      if ((msg as { type?: unknown } | null)?.type === 'membership_request' && now && own && own.roomId === now.roomId) {
+        const kernel = (msg as { member_id?: unknown }).member_id;
+        if (typeof kernel === 'string' && kernel) {
+          session.offerMembership(own, kernel, true);
+        }
+      }
+    };
+    this.model.on('msg:custom', onMsg);
+    // assigned here, not as a field initializer: Backbone calls initialize from the constructor
+    this._membershipOff = [session.membershipOffers.connect(onOffer), () => this.model.off('msg:custom', onMsg)];
+  }
+
   remove(): void {
+    (this._membershipOff ?? []).forEach(off => off());
+    this._membershipOff = [];
     this._off.forEach(off => off());
     this._off = [];
     this._tickets?.dispose();
@@ -77,6 +113,7 @@ export abstract class PageSocketView extends DOMWidgetView {
     this.send({ type: 'rendered' });
   }
 
+  private _membershipOff!: (() => void)[];
   protected _tickets!: KernelTickets;
   protected _link: RoomLink | null = null;
   /** Undoes the listeners the view added (room events, signals). */

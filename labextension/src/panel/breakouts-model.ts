@@ -1,7 +1,8 @@
 /**
  * A main room's breakouts as one member of it sees them: the groups while they are open (from
  * the join ack after a reload, `breakout:opened`, the host's own acks), when they end, the
- * groups whose boards were kept after the recall, and the requests (open, message all groups,
+ * groups whose boards were kept after the recall (the server lists them in the join ack too, so
+ * a reload keeps them), and the requests (open, message all groups,
  * visit, bring everyone back, read a kept board).
  *
  * A member in a group goes into its room at once (`session.joinGroup`): the page keeps the main
@@ -107,6 +108,7 @@ export class BreakoutsModel {
   ) {
     this._off.push(
       link.onAttached.connect(ack => {
+        this._keptFrom(ack.kept_breakouts);
         if (ack.breakouts) {
           this._opened(ack.breakouts);
         } else if (this.groups) {
@@ -117,6 +119,7 @@ export class BreakoutsModel {
       link.on<BreakoutsReply>('breakout:closed', e => this._closed(e.breakouts)),
       _session.group.changed.connect(() => this.changed.emit())
     );
+    this._keptFrom(link.attached?.kept_breakouts);
     if (link.attached?.breakouts) {
       this._opened(link.attached.breakouts);
     }
@@ -231,12 +234,24 @@ export class BreakoutsModel {
     }
   }
 
+  /** The kept groups a join or attach ack lists (after a reload, or for a late joiner): the
+   * server's list is the room's; an ack without it keeps what this page saw. */
+  private _keptFrom(kept: Breakout[] | undefined): void {
+    if (Array.isArray(kept)) {
+      this.kept = kept.filter(g => g && typeof g.room_id === 'string');
+      this.changed.emit();
+    }
+  }
+
   private _closed(breakouts: Breakout[]): void {
     const roomIds = new Set((this.groups ?? []).map(g => g.room_id));
     this.groups = null;
     this.endsAt = null;
     if (Array.isArray(breakouts)) {
-      this.kept = breakouts.filter(g => g && typeof g.room_id === 'string');
+      // the last recall's groups after those kept before (as the server lists them)
+      const recalled = breakouts.filter(g => g && typeof g.room_id === 'string');
+      const ids = new Set(recalled.map(g => g.room_id));
+      this.kept = [...this.kept.filter(g => !ids.has(g.room_id)), ...recalled];
     }
     const group = this._session.group.value;
     if (group && roomIds.has(group.roomId)) {

@@ -39,7 +39,11 @@ export class ClassroomController {
   /** This member was put in a breakout group (the page moves into its room), or could not. */
   readonly breakoutAssigned = new Emitter<{ title: string; error: string }>();
   readonly lobby: RoomListModel;
-  hands: HandsModel | null = null;
+  /** The main room's raised hands (the page's room). */
+  mainHands: HandsModel | null = null;
+  /** The breakout group room's raised hands, while the page is in one (its own group, or one
+   * the host visits): a hand raised there is the group's, seen by whoever hosts it. */
+  groupHands: HandsModel | null = null;
   /** The main room's breakouts (groups, timer, kept boards). */
   breakouts: BreakoutsModel | null = null;
   /** Microphone and camera of the members who said (`rtc:media`, from their video views). */
@@ -82,6 +86,17 @@ export class ClassroomController {
   get isHost(): boolean {
     const link = this.link;
     return !!link && link.attached?.room.host.id === link.memberId;
+  }
+
+  /** The hands the panel shows and the hand commands act on: the group's while in one. */
+  get hands(): HandsModel | null {
+    return this.session.group.value ? this.groupHands : this.mainHands;
+  }
+
+  /** Whether this page's member hosts the shown room (the group's on a visit). */
+  get hostsView(): boolean {
+    const view = this.view;
+    return !!view && view.attached?.room.host.id === view.memberId;
   }
 
   /** The members present in `link` (the shown room), host first, then by name. */
@@ -164,14 +179,14 @@ export class ClassroomController {
   private _bind(link: RoomLink | null): void {
     this._roomOff.forEach(off => off());
     this._roomOff = [];
-    this.hands?.dispose();
-    this.hands = null;
+    this.mainHands?.dispose();
+    this.mainHands = null;
     this.breakouts?.dispose();
     this.breakouts = null;
     this.media.clear();
     if (link) {
       const hands = new HandsModel(link);
-      this.hands = hands;
+      this.mainHands = hands;
       const breakouts = new BreakoutsModel(link, this.session);
       this.breakouts = breakouts;
       const changed = (): void => this.changed.emit();
@@ -194,33 +209,44 @@ export class ClassroomController {
         breakouts.changed.connect(changed),
         breakouts.assigned.connect(g => this.breakoutAssigned.emit({ title: g.title, error: '' })),
         breakouts.failed.connect(error => this.breakoutAssigned.emit({ title: '', error })),
-        hands.taken.connect(e =>
-          this.handTaken.emit({
-            ...e,
-            title: link.attached?.room.title ?? '',
-            byName: link.members.get(e.by)?.name ?? 'the host'
-          })
-        )
+        this._tellTaken(hands, link)
       );
     }
     this.changed.emit();
   }
 
-  /** The group room's changes show in the panel as the main room's do. */
+  /** The group room's changes show in the panel as the main room's do; its hands are its own. */
   private _bindGroup(link: RoomLink | null): void {
     this._groupOff.forEach(off => off());
     this._groupOff = [];
+    this.groupHands?.dispose();
+    this.groupHands = null;
     if (link) {
       const changed = (): void => this.changed.emit();
+      const hands = new HandsModel(link);
+      this.groupHands = hands;
       this._groupOff.push(
         link.state.changed.connect(changed),
         link.onAttached.connect(changed),
         link.on('room:member_joined', changed),
         link.on('room:member_left', changed),
-        link.on('room:updated', changed)
+        link.on('room:updated', changed),
+        hands.changed.connect(changed),
+        this._tellTaken(hands, link)
       );
     }
     this.changed.emit();
+  }
+
+  /** `hand:taken` of `hands` as a HandTaken with the room's title and the taker's name. */
+  private _tellTaken(hands: HandsModel, link: RoomLink): () => void {
+    return hands.taken.connect(e =>
+      this.handTaken.emit({
+        ...e,
+        title: link.attached?.room.title ?? '',
+        byName: link.members.get(e.by)?.name ?? 'the host'
+      })
+    );
   }
 
   private _onAnnouncement(announcement: Announcement): void {

@@ -4,6 +4,7 @@
  * participants, chat and "leave". Everything runs on the page's one classroom socket through
  * the ClassroomController; text from others is only ever put in the page as text.
  */
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { messageLine, refusalSentence, SHOWN } from '../chat/view';
@@ -14,6 +15,7 @@ import { BreakoutsSection } from './breakouts-view';
 import type { ClassroomController } from './controller';
 import { createFlow, joinFlow } from './dialogs';
 import { inlineIcon } from './icon';
+import { WidgetShelf } from './widget-shelf';
 
 import type { ChatMessage, Member, RoomInfo } from '../protocol.generated';
 
@@ -47,6 +49,9 @@ export class ClassroomPanel extends Widget {
   openBoard: (() => void) | null = null;
   /** Opens the room's video ("Open video"; set by the plugin). */
   openVideo: (() => void) | null = null;
+  /** The board and video widgets moved into the panel ("Show in the panel"), under the room's
+   * header. */
+  readonly shelf: WidgetShelf;
   constructor(readonly controller: ClassroomController) {
     super();
     this.id = 'jc-classroom-panel';
@@ -109,9 +114,13 @@ export class ClassroomPanel extends Widget {
     chatRow.append(this._chatInput, button('jc-chat-send jc-panel-chat-send', 'Send', () => void this.sendChat()));
     chat.append(this._history, chatRow);
 
+    const shelfNode = el('div', 'jc-panel-shelf');
+    shelfNode.setAttribute('aria-label', 'The board and video shown in the panel');
+    this.shelf = new WidgetShelf(shelfNode);
     this._room.append(
       roomHeader,
       this._roomInfo,
+      shelfNode,
       this.breakouts.node,
       handRow,
       el('h4', 'jc-panel-subheading', 'Hands'),
@@ -155,7 +164,18 @@ export class ClassroomPanel extends Widget {
     return this._run(() => joinFlow(this.controller, roomId, confirm), false);
   }
 
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this.shelf.fit();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.shelf.fit();
+  }
+
   dispose(): void {
+    this.shelf.dispose();
     this.breakouts.dispose();
     this._offs.forEach(off => off());
     this._offs = [];
@@ -251,7 +271,7 @@ export class ClassroomPanel extends Widget {
     const members = controller.members(view);
     const isHost = controller.isHost;
     // in a group room: the host there is the main room's host (on a visit) or the one it went to
-    const hostsView = view.attached?.room.host.id === view.memberId;
+    const hostsView = controller.hostsView;
     this._room.dataset.host = String(isHost);
     this._room.dataset.view = view === link ? 'main' : 'group';
     if (state === 'attached') {
@@ -266,15 +286,16 @@ export class ClassroomPanel extends Widget {
       this._roomInfo.textContent = link.message || 'Connecting…';
     }
 
+    // the shown room's hands: the group's while in one (its host takes them there)
     const hands = controller.hands;
     const raised = !!hands?.raised;
-    const position = hands ? hands.position(link.memberId) : 0;
+    const position = hands ? hands.position(view.memberId) : 0;
     this._handButton.textContent = raised ? 'Lower hand' : 'Raise hand';
     this._handButton.setAttribute('aria-pressed', String(raised));
-    this._handButton.disabled = state !== 'attached';
+    this._handButton.disabled = view.state.value !== 'attached';
     this._handNote.textContent = raised ? `You are number ${position} in the queue.` : '';
-    this._takeButton.hidden = !isHost;
-    this._takeButton.disabled = state !== 'attached' || !hands?.hands.length;
+    this._takeButton.hidden = !hostsView;
+    this._takeButton.disabled = view.state.value !== 'attached' || !hands?.hands.length;
 
     const queue = hands?.hands ?? [];
     this._hands.replaceChildren(
@@ -282,8 +303,8 @@ export class ClassroomPanel extends Widget {
         ? queue.map((hand, i) => {
             const item = el('li', 'jc-panel-handitem');
             item.dataset.memberId = hand.member_id;
-            item.append(el('span', 'jc-panel-handname', `${i + 1}. ${hand.name}${hand.member_id === link.memberId ? ' (you)' : ''}`));
-            if (isHost) {
+            item.append(el('span', 'jc-panel-handname', `${i + 1}. ${hand.name}${hand.member_id === view.memberId ? ' (you)' : ''}`));
+            if (hostsView) {
               item.append(
                 button('jc-panel-hand-take', 'Take', () => void this._run(() => controller.takeHand(hand.member_id))),
                 button('jc-panel-hand-lower', 'Lower', () => void this._run(() => controller.lowerHand(hand.member_id)))

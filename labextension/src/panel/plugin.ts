@@ -19,6 +19,7 @@ import { ClassroomController } from './controller';
 import { classroomIcon } from './icon';
 import { ClassroomPanel } from './panel';
 import { ClassroomStatus } from './status';
+import { placeButton } from './widget-shelf';
 import { BreakoutBoardView } from './breakout-board';
 import { BoardWidgets } from '../board/board-widget';
 import { VideoWidget, VideoWidgets } from '../video-widget';
@@ -35,6 +36,8 @@ export namespace CommandIDs {
   export const leave = 'classroom:leave';
   export const raiseHand = 'classroom:raise-hand';
   export const lowerHand = 'classroom:lower-hand';
+  /** Raises or lowers your hand (the shortcut's command: Alt Shift H, schema/panel.json). */
+  export const toggleHand = 'classroom:toggle-hand';
   export const announce = 'classroom:announce';
   export const openBoard = 'classroom:open-board';
   export const openVideo = 'classroom:open-video';
@@ -42,11 +45,12 @@ export namespace CommandIDs {
   export const toggleCamera = 'classroom:toggle-camera';
 }
 
-/** Where the board and video widgets open (settings `boardArea`, `videoArea`). */
-export type WidgetArea = 'main' | 'right' | 'left';
+/** Where the board and video widgets open (settings `boardArea`, `videoArea`): "panel" is
+ * inside the classroom panel, under the room. */
+export type WidgetArea = 'main' | 'right' | 'left' | 'panel';
 
 function widgetArea(value: unknown): WidgetArea {
-  return value === 'right' || value === 'left' ? value : 'main';
+  return value === 'right' || value === 'left' || value === 'panel' ? value : 'main';
 }
 
 /** The settings (schema/panel.json). */
@@ -128,6 +132,10 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     // Beside the notebook in JupyterLab (or the side area the settings say); Notebook 7's main
     // area holds one widget a page, so there the right sidebar takes it.
     const addBesideNotebook = (widget: Widget, area: WidgetArea = 'main'): void => {
+      if (area === 'panel') {
+        panel.shelf.hold(widget);
+        return;
+      }
       if (area === 'main') {
         app.shell.add(widget, 'main', { mode: 'split-right' });
       } else {
@@ -139,6 +147,15 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     };
     restorer?.add(panel, PANEL_PLUGIN_ID);
     const openPanel = (): void => app.shell.activateById(panel.id);
+    /** Brings a board or video widget to the front, wherever it is (the panel, or docked). */
+    const activate = (widget: Widget): void => {
+      if (panel.shelf.holds(widget)) {
+        openPanel();
+        widget.node.scrollIntoView?.({ block: 'nearest' });
+      } else {
+        app.shell.activateById(widget.id);
+      }
+    };
 
     // --- notifications ----------------------------------------------------------------
     controller.announcement.connect(a => {
@@ -189,7 +206,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     const fail = (err: unknown): void => {
       Notification.error(refusalSentence(err), { autoClose: 8000 });
     };
-    const inRoom = (): boolean => controller.link?.state.value === 'attached';
+    const inRoom = (): boolean => controller.view?.state.value === 'attached'; // the group's while in one
     const { commands } = app;
     commands.addCommand(CommandIDs.openPanel, {
       label: args => (args.isLauncher ? 'Classroom' : 'Open the Classroom Panel'),
@@ -238,6 +255,13 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => inRoom() && !!controller.hands?.raised,
       execute: () => controller.lowerHand().catch(fail)
     });
+    commands.addCommand(CommandIDs.toggleHand, {
+      label: 'Raise or Lower Hand',
+      caption: 'Raise your hand in the room the panel shows (your breakout group’s while in one), or lower it',
+      isEnabled: inRoom,
+      isToggled: () => !!controller.hands?.raised,
+      execute: () => (controller.hands?.raised ? controller.lowerHand() : controller.raiseHand()).catch(fail)
+    });
     commands.addCommand(CommandIDs.announce, {
       label: 'Announce to Everyone… (admins)',
       caption: 'A notification on every open page of every user of this classroom server',
@@ -263,12 +287,19 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     // the room's board as a main-area widget (one per room), on the panel's membership
+    // the button moving a widget into the panel and back (to where the settings say, the
+    // main area when they say the panel)
+    const dockArea = (area: WidgetArea): WidgetArea => (area === 'panel' ? 'main' : area);
     const boards = new BoardWidgets(
       widget => {
         widget.title.icon = classroomIcon;
+        placeButton(widget, panel.shelf, w => {
+          addBesideNotebook(w, dockArea(widgetArea(settings.boardArea)));
+          activate(w);
+        });
         addBesideNotebook(widget, widgetArea(settings.boardArea));
       },
-      widget => app.shell.activateById(widget.id)
+      activate
     );
     commands.addCommand(CommandIDs.openBoard, {
       label: 'Open the Board',
@@ -287,9 +318,13 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     const videos = new VideoWidgets(
       widget => {
         widget.title.icon = classroomIcon;
+        placeButton(widget, panel.shelf, w => {
+          addBesideNotebook(w, dockArea(widgetArea(settings.videoArea)));
+          activate(w);
+        });
         addBesideNotebook(widget, widgetArea(settings.videoArea));
       },
-      widget => app.shell.activateById(widget.id)
+      activate
     );
     commands.addCommand(CommandIDs.openVideo, {
       label: 'Open the Video',

@@ -24,7 +24,7 @@ export function statusSummary(controller: ClassroomController): { text: string; 
   }
   const room = link.attached?.room;
   const members = link.members.size;
-  const position = controller.hands?.position(link.memberId) ?? 0;
+  const position = controller.hands?.position(controller.view?.memberId ?? link.memberId) ?? 0;
   const hand = position ? ` \u00B7 your hand: #${position}` : '';
   const attached = link.state.value === 'attached';
   const text = `${room?.title ?? 'Classroom'} \u00B7 ${members} here${hand}${attached ? '' : ' \u00B7 reconnecting…'}`;
