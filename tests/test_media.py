@@ -408,15 +408,22 @@ async def test_publish_a_media_file(connection, peers, tmp_path):
 async def test_late_answer_after_taking_over_restarts_cleanly(connect, connection, peers):
     """The impolite side gives up on its unanswered offer and answers the other one; when
     the answer to its first offer turns up after all, it restarts (bye, fresh offer)."""
-    browser = await connect("browser")
-    ack = await browser.create("late answer")
-    room_id, browser_id = ack["room"]["id"], ack["you"]["id"]
-    for attempt in range(20):  # alice must be the impolite one (the smaller id)
+    # alice must be the impolite one (the smaller id): the browser is the one of eight with
+    # the largest id (with one, a small id left twenty tries of alice all larger 1 time in 21)
+    candidates = []
+    for n in range(8):
+        peer = await connect(f"browser{n}")
+        ack = await peer.create(f"late answer {n}")
+        candidates.append((ack["you"]["id"], ack["room"]["id"], n, peer))
+    browser_id, room_id, _, browser = max(candidates, key=lambda c: c[0])
+    for attempt in range(20):
         alice = await connection(f"alice{attempt}")
         room = await alice.join(room_id)
         if room.you["id"] < browser_id:
             break
         await alice.leave(room_id)
+    else:
+        raise AssertionError("no member id smaller than the browser's in 20 tries")
     a = MediaPeer(alice, room_id, offer_timeout=0.5)
     peers.append(a)
     await a.publish(ColorTrack((250, 250, 250), fps=15))
