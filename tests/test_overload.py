@@ -42,6 +42,25 @@ def ticks_held(batcher: OpBatcher, room_id: str) -> Iterator[None]:
         batcher.min_interval, batcher.max_interval, batcher.interval = saved
 
 
+@contextmanager
+def held_board_ops(room_server: Any) -> Iterator[None]:
+    """``board:op`` handling waits until the block ends (then goes on as before): the
+    requests, and what the socket sends after them, pile up meanwhile."""
+    gate = asyncio.Event()
+    handler = room_server._handlers["board:op"]
+
+    async def held(sid: str, session: Any, req: Any) -> dict[str, Any]:
+        await gate.wait()
+        return await handler(sid, session, req)
+
+    room_server._handlers["board:op"] = held
+    try:
+        yield
+    finally:
+        room_server._handlers["board:op"] = handler
+        gate.set()
+
+
 def key(board_op: dict[str, Any]) -> tuple[Any, ...]:
     return board_op["seq"], board_op["author"], board_op["op"]
 
@@ -245,17 +264,9 @@ async def test_a_drawer_whose_ops_wait_unread_hears_its_ink_is_delayed(connect, 
     watcher = await connect("watcher", auth={"batch": True})
     await watcher.join(room_id)
     room_server = server.app.room_server
-    gate = asyncio.Event()
-    handler = room_server._handlers["board:op"]
-
-    async def held(sid: str, session: Any, req: Any) -> dict[str, Any]:
-        await gate.wait()
-        return await handler(sid, session, req)
-
-    room_server._handlers["board:op"] = held
     acks: list[Any] = []
     stall = room_server.batcher.delay_notice + 0.2
-    try:
+    with held_board_ops(room_server):
         for i in range(2 * RECEIVE_BACKLOG):
             await alice.sio.emit(
                 "board:op",
@@ -263,9 +274,6 @@ async def test_a_drawer_whose_ops_wait_unread_hears_its_ink_is_delayed(connect, 
                 callback=lambda ack: acks.append(ack),
             )
         await asyncio.sleep(stall)  # the socket's reading is held back meanwhile
-    finally:
-        gate.set()
-        room_server._handlers["board:op"] = handler
     delayed = await alice.next("board:delayed", timeout=10)
     assert delayed["room_id"] == room_id and delayed["delay_ms"] >= stall * 1000 * 0.5
     await watcher.nothing("board:delayed", wait=0)  # a watcher drew nothing
@@ -308,16 +316,8 @@ async def test_a_flooding_socket_has_at_most_a_bounded_backlog_read(connect, ser
     alice = await connect("alice")
     room_id = (await alice.create("flood"))["room"]["id"]
     room_server = server.app.room_server
-    gate = asyncio.Event()
-    handler = room_server._handlers["board:op"]
-
-    async def held(sid: str, session: Any, req: Any) -> dict[str, Any]:
-        await gate.wait()
-        return await handler(sid, session, req)
-
-    room_server._handlers["board:op"] = held
     acks: list[Any] = []
-    try:
+    with held_board_ops(room_server):
         for i in range(4 * RECEIVE_BACKLOG):
             await alice.sio.emit(
                 "board:op",
@@ -333,9 +333,6 @@ async def test_a_flooding_socket_has_at_most_a_bounded_backlog_read(connect, ser
         await asyncio.sleep(0.3)  # whatever the client sent meanwhile stays unread
         assert tornado_handler.receive_queue.qsize() == RECEIVE_BACKLOG
         assert not acks
-    finally:
-        gate.set()
-        room_server._handlers["board:op"] = handler
     for _ in range(200):
         if len(acks) == 4 * RECEIVE_BACKLOG:
             break

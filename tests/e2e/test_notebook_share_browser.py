@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import re
-import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import pytest
 
 from .classroom_page import wait_until
 from .lab import ROOT, Lab
+from .test_board_browser import summary
 from .test_panel_browser import PANEL, PanelPage, write_display_name
 
 pytestmark = pytest.mark.timeout(900)
@@ -264,19 +264,6 @@ class Person(PanelPage):
 
     def active_in_view(self, cell_id: str) -> bool:
         return bool(self.page.evaluate(ACTIVE_IN_VIEW_JS, cell_id))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    return {
-        "samples": [round(v, 1) for v in values],
-        "p50_ms": round(statistics.median(values), 1),
-        "p95_ms": round(percentile(values, 0.95), 1),
-    }
 
 
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
