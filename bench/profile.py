@@ -1,6 +1,6 @@
 """Profile our server under one bench workload with py-spy (``pip install py-spy``).
 
-    python -m bench.profile fanout --seconds 20 [--ours-path /tmp/jc-opt] [--nice -10] [--kind ours_redis]
+    python -m bench.profile fanout --seconds 20 [--ours-path /tmp/jc-opt] [--nice -10] [--kind ours_stock|ours_redis]
 
 Starts ours as ``bench.run`` does, samples the server process with ``py-spy record`` while
 the workload runs, and prints where the server's time goes: the top functions by own time and
@@ -80,5 +80,5 @@ if __name__ == "__main__":
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--nice", type=int, default=0)
     parser.add_argument("--ours-path")
-    parser.add_argument("--kind", default="ours", choices=["ours", *bench.REDIS])
+    parser.add_argument("--kind", default="ours", choices=["ours", "ours_stock", *bench.REDIS])
     asyncio.run(main(parser.parse_args()))

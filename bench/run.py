@@ -1126,7 +1126,7 @@ So the levers were frames, their latency and the garbage collector, not validati
   with `board:ops`, p99 48 → 25 ms.
 - `board:ops` (auth `batch`, `jupyter_classroom/server/batching.py`): one frame per socket per
   tick instead of one per op. The tick is 2 ms while the server has room and lengthens up to
-  250 ms while the process is busy (over 80% of a core, or its timers fire late), so frames
+  50 ms (250 ms until the outbox below) while the process is busy (over 80% of a core, or its timers fire late), so frames
   track what the server can write: ten rooms delivered 4,744 → ~30,000 points/s with a tick
   that only watched timer lateness, ~51,500 once it also watched CPU (just short of the
   52,200 offered: latency still grew over the run, p99 0.8-1.4 s).
@@ -1151,7 +1151,18 @@ So the levers were frames, their latency and the garbage collector, not validati
   task for it (two full `make bench` runs, 2026-12-02, before and after): one room, stock
   clients, server CPU 89 → 57% of a core, p50 5.0 → 2.1 ms, p99 23.4 → 5.0 ms; one room,
   `board:ops`, 61 → 49%; ten rooms, stock clients, 9,579 → 13,341 points/s delivered; ten
-  rooms, `board:ops`, a whole core either way (50,805 and 50,210 points/s)."""
+  rooms, `board:ops`, a whole core either way (50,805 and 50,210 points/s).
+- A broadcast's websocket frame built once (a server's frames are unmasked, so every
+  recipient's are the same bytes) and appended to each recipient's outgoing bytes; acks and
+  engine.io's own writes join the same bytes, and each socket's are handed to tornado in
+  one `IOStream.write` at the end of the loop's turn, or every 5 ms while the process is
+  busy (`server/outbox.py`), instead of tornado's `write_message`, which builds the frame and
+  makes a Future, a task and a `send()` per frame per recipient (20 s runs, 2026-12-02, the
+  code before and after back to back, twice; the machine shared): ten rooms, stock clients,
+  21,791 / 12,761 → 47,436 / 51,203 / 52,203 points/s delivered (all that is offered, Node
+  52,148 in the same run), 41-57 → 18-19 µs per delivered point; ten rooms, `board:ops`,
+  15.0 / 14.6 → 12.7-13.9 µs (Node 14.3-14.4); twice the ten-room load, p99 1,974 / 1,230 →
+  678-833 ms, all 104,400 points/s offered delivered (98,196 / 99,992 before)."""
 
 
 def interpretation(report: dict[str, Any]) -> str:
@@ -1177,14 +1188,13 @@ def interpretation(report: dict[str, Any]) -> str:
         "**What the figures mean.** Server CPU per delivered point, "
         + "; ".join(out)
         + ". With stock clients every op is a frame to every other member, and a Python "
-        "server's cost is per frame: ours then sits next to the python-socketio relay (what "
-        "lies between them is our Jupyter handler, schemas, room rules, rate limits and op "
-        "log), both need most of a core for one room and fall behind in ten, while Node does "
-        "the same frames several times cheaper. With `board:ops` a socket gets one frame per "
-        "tick whatever the number of ops, so the cost per delivered point drops with the load, "
-        "to about the Node relay's in ten rooms; there ours runs at a whole core, so it delivers "
-        "close to what is offered but its queues, and so its latency, grow (the targets above "
-        "say by how much); what it pays besides is the tick (2 ms idle, longer under load). "
+        "server pays per frame: the python-socketio relay writes each with tornado's "
+        "`write_message` (a frame, a Future and a `send()` per recipient) and falls behind in "
+        "ten rooms, while ours builds a broadcast's frame once and writes each socket's frames "
+        "of a turn of the loop in one `send()` (`server/outbox.py`). With `board:ops` a socket gets one frame per tick whatever the "
+        "number of ops, so the cost per delivered point drops with the load; what ours pays "
+        "besides is the tick (2 ms while the process has CPU to spare, up to 50 ms while it is "
+        "busy: it spends spare CPU on latency). "
         "With page + kernel sockets the points are counted "
         "at the pages, so the frames to live kernel sockets add to the cost per point and not to "
         "the points."

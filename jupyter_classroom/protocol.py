@@ -44,6 +44,8 @@ class Event:
     RTC_SUBSCRIBE: Final = "rtc:subscribe"
     RTC_SUBSCRIBE_ANSWER: Final = "rtc:subscribe_answer"
     RTC_UNPUBLISH: Final = "rtc:unpublish"
+    # extension: which simulcast layer of a publisher a watcher takes through the SFU
+    RTC_LAYER: Final = "rtc:layer"
     # extension, the host's lecture controls (docs/protocol.md, "Lecture controls"); both are
     # also the events the room hears
     RTC_POLICY: Final = "rtc:policy"
@@ -394,6 +396,16 @@ class RtcSubscribeAnswer(_Payload, frozen=True):
     sdp: Sdp
 
 
+class RtcLayer(_Payload, frozen=True):
+    """Extension: take the ``high`` (full) or ``low`` (a quarter of the size) layer of
+    ``publisher``'s simulcast video, which this member watches through the SFU. A publisher
+    sending one layer (aiortc) goes on sending it."""
+
+    room_id: Id
+    publisher: Id
+    layer: Literal["high", "low"]
+
+
 class RtcPolicy(_Payload, frozen=True):
     """Extension (the host): the room's video policy. An absent field stays as it is."""
 
@@ -589,6 +601,7 @@ REQUESTS: Final[dict[str, type[_Payload]]] = {
     Event.RTC_SUBSCRIBE: RtcSubscribe,
     Event.RTC_SUBSCRIBE_ANSWER: RtcSubscribeAnswer,
     Event.RTC_UNPUBLISH: RoomRef,
+    Event.RTC_LAYER: RtcLayer,
     Event.RTC_PUBLISHERS: RoomRef,
     Event.RTC_POLICY: RtcPolicy,
     Event.RTC_MUTE_ALL: RoomRef,
@@ -1111,6 +1124,7 @@ ACKS: Final[dict[str, type[_Reply]]] = {
     Event.RTC_SUBSCRIBE: SdpReply,
     Event.RTC_SUBSCRIBE_ANSWER: OkReply,
     Event.RTC_UNPUBLISH: OkReply,
+    Event.RTC_LAYER: OkReply,
     Event.RTC_PUBLISHERS: PublishersReply,
     Event.RTC_POLICY: VideoPolicy,
     Event.RTC_MUTE_ALL: OkReply,

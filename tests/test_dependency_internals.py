@@ -26,7 +26,7 @@ from engineio.async_socket import AsyncSocket
 from ipycanvas import canvas as ipycanvas_canvas
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from jupyter_classroom.server import jsoncodec
+from jupyter_classroom.server import jsoncodec, outbox
 from jupyter_classroom.server.fanout import DirectFanoutManager, RedisFanoutManager
 from jupyter_classroom.server.quotas import unsent_bytes
 from jupyter_classroom.widgets._runtime import drawing
@@ -190,9 +190,10 @@ async def test_engineio_socket_queue_counts_unsent_packets(sio):
 
 
 async def test_engineio_socket_state_and_queue_accounting_the_direct_write_reads(sio):
-    """fanout.write_now writes a frame straight to the websocket only when engine.io's queue
-    has no unfinished packet: its writer takes packets off with poll(), which marks them done
-    before returning them, and then writes them all without yielding to the loop."""
+    """fanout.write_now writes a frame straight to the websocket (its outbox) only when
+    engine.io's queue has no unfinished packet: its writer takes packets off with poll(),
+    which marks them done before returning them, and then writes them all, through the
+    handler's write_message (so into the same outbox), without yielding to the loop."""
     where = "server/fanout.py (write_now)"
     socket_ = AsyncSocket(sio.eio, "eio-3")
     for flag in ("upgraded", "closing", "closed"):
@@ -219,6 +220,41 @@ async def test_engineio_socket_state_and_queue_accounting_the_direct_write_reads
     assert "self.tornado_handler.write_message(" in inspect.getsource(eio_tornado.WebSocket.send), (
         moved("python-engineio", "the tornado driver's WebSocket.send (no await)", where)
     )
+
+
+async def test_socketio_environ_acks_and_pre_connect_the_direct_writes_use(sio):
+    """fanout.write_now finds a socket's tornado handler in python-socketio's ``environ``
+    (eio_sid -> the WSGI-like environ engine.io's tornado driver made); acks and
+    python-socketio's own packets go through ``AsyncServer._send_packet``, which
+    DirectFanoutManager.set_server replaces; ``pre_connect`` gives a socket its sid."""
+    where = "server/fanout.py (write_now, DirectFanoutManager.set_server / pre_connect)"
+    environ = getattr(sio, "environ", None)
+    assert isinstance(environ, dict), moved("python-socketio", "AsyncServer.environ", where)
+    connect = inspect.getsource(socketio.AsyncServer._handle_eio_connect)
+    assert "self.environ[eio_sid] = environ" in connect, moved(
+        "python-socketio", "AsyncServer.environ[eio_sid] set at engine.io connect", where
+    )
+    assert "'tornado.handler': handler" in inspect.getsource(eio_tornado.translate_request), moved(
+        "python-engineio", 'the tornado driver\'s environ["tornado.handler"]', where
+    )
+    send = socketio.AsyncServer._send_packet
+    assert inspect.iscoroutinefunction(send) and parameters(send) == ["self", "eio_sid", "pkt"], (
+        moved("python-socketio", f"AsyncServer._send_packet{inspect.signature(send)}", where)
+    )
+    acks = inspect.getsource(socketio.AsyncServer._handle_event_internal)
+    assert "server._send_packet(" in acks, moved(
+        "python-socketio", "acks sent through AsyncServer._send_packet", where
+    )
+    assert sio._send_packet.__qualname__.endswith("send_now"), moved(
+        "python-socketio", "the manager's set_server(server) at the server's construction", where
+    )
+    assert inspect.iscoroutinefunction(socketio.AsyncManager.pre_connect)
+    assert parameters(socketio.AsyncManager.pre_connect) == ["self", "eio_sid", "namespace"], moved(
+        "python-socketio", "AsyncManager.pre_connect(eio_sid, namespace)", where
+    )
+    assert "self.manager.pre_connect(eio_sid, namespace)" in inspect.getsource(
+        socketio.AsyncServer._handle_connect
+    ), moved("python-socketio", "AsyncServer._handle_connect calling pre_connect", where)
 
 
 def test_engineio_tornado_handler_reads_through_its_receive_queue():
@@ -277,6 +313,61 @@ def test_tornado_websocket_frame_writer_and_compressor():
     assert "self._compressor = None" in source or "self._compressor: " in source, moved(
         "tornado", "WebSocketProtocol13._compressor (None without permessage-deflate)", where
     )
+
+
+def test_tornado_server_frames_are_what_the_outbox_builds():
+    """outbox.text_frame builds a broadcast's frame once for every recipient: a server's
+    frames are unmasked and without compression (get_compression_options returns None), so
+    they are the same bytes tornado's _write_frame would write for each."""
+    where = "server/outbox.py (text_frame), server/handler.py (write_frame)"
+    protocol = tornado.websocket.WebSocketProtocol13(
+        None, False, tornado.websocket._WebSocketParams()
+    )
+    written: list[bytes] = []
+
+    class Stream:
+        def write(self, data: bytes) -> None:
+            written.append(bytes(data))
+
+    protocol.stream = Stream()  # type: ignore[assignment]
+    assert protocol.mask_outgoing is False and protocol._compressor is None, moved(
+        "tornado", "WebSocketProtocol13(mask_outgoing=False): no mask, no compressor", where
+    )
+    for text in ("x", "é" * 100, "y" * 70_000):
+        written.clear()
+        protocol._write_frame(True, 0x1, text.encode())
+        assert written == [outbox.text_frame(text)], moved(
+            "tornado", "the bytes of a server's text frame", where
+        )
+
+
+async def test_tornado_stream_write_takes_a_bytearray_and_resolves_when_sent():
+    """Outbox.flush hands its bytearray to IOStream.write and times the returned Future
+    (done at once when the kernel took everything); the close of a handler is a close
+    frame written at once, so the outbox flushes before it (SocketIOHandler.close)."""
+    where = "server/outbox.py (Outbox.flush), server/handler.py (close)"
+    ours, theirs = socket.socketpair()
+    try:
+        stream = tornado.iostream.IOStream(ours)
+        pending = bytearray(b"abc")
+        written = stream.write(pending)  # type: ignore[arg-type]
+        pending += b"def"  # (the outbox starts a new bytearray: whatever tornado kept)
+        assert written.done(), moved("tornado", "IOStream.write's Future done when sent", where)
+        await asyncio.sleep(0)
+        assert theirs.recv(16)[:3] == b"abc"
+        stream.write(b"x" * (16 << 20))
+        assert not stream.write(b"y").done(), moved(
+            "tornado", "IOStream.write's Future pending while bytes are unsent", where
+        )
+        stream.close()
+    finally:
+        theirs.close()
+        ours.close()
+    close = inspect.getsource(tornado.websocket.WebSocketProtocol13.close)
+    assert "self._write_frame(True, 0x8" in close, moved(
+        "tornado", "WebSocketProtocol13.close writing its close frame at once", where
+    )
+    assert callable(getattr(tornado.websocket.WebSocketProtocol13, "is_closing", None))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The host's lecture controls through a real server (mesh; the SFU's enforcement with a real
 Janus is in tests/test_sfu.py): ``rtc:policy`` and ``rtc:mute_all`` — who may, who hears,
-bad input — and the mesh's enforcement on ``rtc:signal``."""
+bad input — the mesh's enforcement on ``rtc:signal``, and the Python mesh peer
+(``MediaPeer``, real aiortc connections) obeying them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import pytest
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import AudioStreamTrack
+from aiortc.stats import RTCOutboundRtpStreamStats
 
 from jupyter_classroom import ClassroomError, Client
 from jupyter_classroom import protocol as p
+from jupyter_classroom.media import ColorTrack, MediaPeer, ReceivedTrack
+from jupyter_classroom.protocol import ProtocolError
 from jupyter_classroom.server.video_policy import sdp_sends_media
 from jupyter_classroom.widgets import Classroom
 
-from .helpers import wait_for
+from .conftest import MakeConnection
+from .helpers import mean_colour, wait_for
 from .peers import Peer
 from .test_protocol_typescript import ack_conforms, conforms
 
@@ -183,3 +191,221 @@ async def test_classroom_lecture_controls(server: Any) -> None:
     finally:
         for client in clients:
             await asyncio.to_thread(client.close)
+
+
+# -------------------------------------------------------------------------------------------
+# the Python mesh peer obeys (MediaPeer: real aiortc connections through the server)
+
+RED, GREEN = (220, 30, 40), (30, 200, 40)
+
+
+Checked = list[tuple[str, str, bool]]  # (member, offer or answer, whether it sends media)
+
+
+def watch_signals(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Checked, Checked]:
+    """The offers/answers the server's check saw, and those it refused (the server's own
+    check, wrapped)."""
+    room_server = server.app.room_server
+    check = room_server.check_signal
+    seen: Checked = []
+    refusals: Checked = []
+
+    async def checked(room_id: str, member_id: str, data: p.RtcData) -> None:
+        entry = (member_id, data.type, bool(data.sdp and sdp_sends_media(data.sdp)))
+        if data.type in ("offer", "answer"):
+            seen.append(entry)
+        try:
+            await check(room_id, member_id, data)
+        except ProtocolError:
+            refusals.append(entry)
+            raise
+
+    monkeypatch.setattr(room_server, "check_signal", checked)
+    return seen, refusals
+
+
+async def sent_bytes(pc: RTCPeerConnection) -> int:
+    stats = await pc.getStats()
+    return sum(s.bytesSent for s in stats.values() if isinstance(s, RTCOutboundRtpStreamStats))
+
+
+async def stopped(received: ReceivedTrack) -> None:
+    """Wait until ``received`` gets no more frames for a second (what was on its way has
+    come; a busy machine decodes late), then check that none follow."""
+    last = -1
+    for _ in range(20):
+        if received.frames == last:
+            break
+        last = received.frames
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(1.0)
+    assert received.frames == last, received
+
+
+async def flowing(received: ReceivedTrack, more: int = 10) -> None:
+    await received.wait_frames(received.frames + more, timeout=20)
+
+
+@pytest.mark.timeout(120)
+async def test_a_mesh_media_peer_watches_only_in_a_lecture_and_mutes_on_mute_all(
+    server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen, refusals = watch_signals(server, monkeypatch)
+    alice, bob = await connection("alice"), await connection("bob")
+    room = await alice.create_room("lecture")
+    media_heard: list[dict[str, Any]] = []
+    alice.on(p.Event.RTC_MEDIA, media_heard.append)
+    host = MediaPeer(alice, room.id)
+    peers.append(host)
+    await host.start()
+    await host.publish(ColorTrack(RED, fps=15))
+    student = MediaPeer(bob)
+    peers.append(student)
+    allowed_heard: list[bool] = []
+    student.on_may_publish(allowed_heard.append)
+    await student.publish(ColorTrack(GREEN, fps=15))
+    await student.publish(AudioStreamTrack())
+    await student.join(room.id)
+    host_id, student_id = host.member_id, student.member_id
+
+    def said(audio: bool, video: bool) -> bool:
+        mine = [e for e in media_heard if e["from"] == student_id]
+        return bool(mine) and (mine[-1]["audio"], mine[-1]["video"]) == (audio, video)
+
+    student_video = await host.wait_for_track(student_id, "video", timeout=20)
+    student_audio = await host.wait_for_track(student_id, "audio", timeout=20)
+    await flowing(student_video)
+    await flowing(student_audio)
+    await wait_for(lambda: said(True, True))
+    assert student.may_publish and host.may_publish
+
+    # the lecture: the student's connection is renegotiated receive-only; nothing it sends
+    policy = await alice.set_video_policy(room.id, students_publish=False, lecture=True)
+    assert policy == {"students_publish": False, "lecture": True}
+    await wait_for(lambda: not student.may_publish and allowed_heard == [False])
+    link = student.links[host_id]
+    await wait_for(
+        lambda: (
+            link.pc.signalingState == "stable"
+            and link.pc.localDescription is not None
+            and not sdp_sends_media(link.pc.localDescription.sdp)
+            and not link.sending
+        )
+    )
+    await wait_for(lambda: said(False, False))
+    await stopped(student_video)
+    await stopped(student_audio)
+    before = await sent_bytes(link.pc)
+    # it still watches the host, on the same connection
+    watched = student.video(host_id)
+    assert watched is not None and link is student.links[host_id]
+    await flowing(watched)
+    assert np.allclose(mean_colour(watched), RED, atol=25)
+    assert await sent_bytes(link.pc) == before
+    # what it publishes meanwhile waits; unmute is refused
+    await student.publish(ColorTrack((40, 40, 220), fps=15))
+    with pytest.raises(ClassroomError) as refused:
+        student.unmute()
+    assert refused.value.code == "forbidden"
+    await asyncio.sleep(1.0)
+    assert await sent_bytes(link.pc) == before and not link.sending
+    # every offer/answer it made since was receive-only: the server refused none
+    assert refusals == []
+    lecture_offers = [sends for m, _, sends in seen if m == student_id]
+
+    # allowed again: it sends again, on the same connection
+    await alice.set_video_policy(room.id, students_publish=True)
+    await wait_for(lambda: student.may_publish and allowed_heard == [False, True])
+    await wait_for(lambda: said(True, True))
+    await flowing(student_video)
+    await flowing(student_audio)
+    assert np.allclose(mean_colour(student_video), GREEN, atol=25)
+    assert await sent_bytes(link.pc) > before
+
+    # mute all: the student's audio stops, its video goes on; the host keeps its own
+    await alice.mute_all(room.id)
+    await wait_for(lambda: student.muted and said(False, True))
+    assert not host.muted
+    await stopped(student_audio)
+    await flowing(student_video)
+    student.unmute()
+    await wait_for(lambda: said(True, True))
+    await flowing(student_audio)
+    assert refusals == []
+    assert False in lecture_offers, seen  # its receive-only renegotiation went through
+
+
+async def test_a_mesh_media_peer_joining_a_lecture_only_watches(
+    server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen, refusals = watch_signals(server, monkeypatch)
+    alice, bob = await connection("alice"), await connection("bob")
+    room = await alice.create_room("lecture")
+    await alice.set_video_policy(room.id, students_publish=False)
+    host = MediaPeer(alice, room.id)
+    peers.append(host)
+    await host.start()
+    await host.publish(ColorTrack(RED, fps=15))
+    student = MediaPeer(bob)
+    peers.append(student)
+    await student.publish(ColorTrack(GREEN, fps=15))
+    await student.join(room.id)
+    assert not student.may_publish and student.media_state() == (False, False)
+    watched = await student.wait_for_track(host.member_id, timeout=20)
+    await flowing(watched)
+    assert np.allclose(mean_colour(watched), RED, atol=25)
+    assert host.video(student.member_id) is None and not student.links[host.member_id].sending
+    # (an offer, or an answer to the host's: both receive-only) and nothing refused
+    described = [sends for m, _, sends in seen if m == student.member_id]
+    assert described and not any(described) and refusals == []
+    # allowed: its camera goes to the host
+    await alice.set_video_policy(room.id, students_publish=True)
+    received = await host.wait_for_track(student.member_id, timeout=20)
+    await flowing(received)
+    assert np.allclose(mean_colour(received), GREEN, atol=25)
+    assert refusals == []
+
+
+async def test_an_offer_crossing_the_lecture_is_refused_and_the_peer_starts_over(
+    server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The student's peer offers to send just as the host stops students' media (it has not
+    heard rtc:policy yet): the server refuses; once it hears, the peer starts over with
+    receive-only connections and watches the host again."""
+    _, refusals = watch_signals(server, monkeypatch)
+    alice, bob = await connection("alice"), await connection("bob")
+    room = await alice.create_room("lecture")
+    host = MediaPeer(alice, room.id)
+    peers.append(host)
+    await host.start()
+    await host.publish(ColorTrack(RED, fps=15))
+    heard = [True]
+
+    class Unaware(MediaPeer):
+        """A student's peer that believes it may publish until ``heard`` says otherwise."""
+
+        @property
+        def may_publish(self) -> bool:
+            return heard[0]
+
+    student = Unaware(bob)
+    peers.append(student)
+    await student.join(room.id)
+    watched = await student.wait_for_track(host.member_id, timeout=20)
+    await flowing(watched)
+    await alice.set_video_policy(room.id, students_publish=False)
+    await wait_for(lambda: not bob.rooms[room.id].video_policy["students_publish"])
+    await student.publish(ColorTrack(GREEN, fps=15))
+    await wait_for(lambda: bool(refusals))
+    assert {(kind, sends) for _, kind, sends in refusals} == {("offer", True)}
+    await watched.wait_ended(20)  # its refused connection went (bye)
+    # it hears the policy (here: the next rtc:policy) and connects again, receive-only
+    heard[0] = False
+    await alice.set_video_policy(room.id, lecture=True)
+    again = await student.wait_for_track(host.member_id, timeout=20, other_than=[watched])
+    await flowing(again)
+    assert np.allclose(mean_colour(again), RED, atol=25)
+    assert host.video(student.member_id) is None
+    refused = len(refusals)
+    await asyncio.sleep(1.0)
+    assert len(refusals) == refused

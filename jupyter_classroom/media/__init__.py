@@ -1,10 +1,11 @@
 """WebRTC media from Python: an aiortc room member that publishes and records video.
 
 It speaks the same ``rtc:signal`` signaling as the browsers' video view (perfect
-negotiation, one connection per remote member), so headless tests and demo notebooks can
-stand in for a camera or a viewer::
+negotiation, one connection per remote member), or publishes and watches through the room's
+SFU, so headless tests and demo notebooks can stand in for a camera or a viewer::
 
-    peer = MediaPeer.for_client(client)          # in a notebook, with a Client
+    peer = video_peer(client)                    # in a notebook, with a Client: the mesh
+                                                 # or the SFU, as the room's video goes
     peer.publish(TestPatternTrack())             # or ColorTrack, FrameTrack, "movie.mp4"
     peer.wait_frames(other_member_id, 30)        # frames from another member
     peer.record(other_member_id, "class.mp4")    # ...to a file
@@ -16,7 +17,7 @@ from .received import ReceivedTrack
 from .recording import Recording
 from .sfu_peer import SfuPeer
 from .signals import is_polite
-from .sync import SyncMediaPeer, SyncRecording
+from .sync import SyncMediaPeer, SyncPeer, SyncRecording, SyncSfuPeer, video_peer
 from .tracks import (
     ColorTrack,
     FrameTrack,
@@ -38,10 +39,13 @@ __all__ = [
     "Recording",
     "SfuPeer",
     "SyncMediaPeer",
+    "SyncPeer",
     "SyncRecording",
+    "SyncSfuPeer",
     "TestPatternTrack",
     "figure_renderer",
     "file_tracks",
     "is_polite",
     "read_counter",
+    "video_peer",
 ]

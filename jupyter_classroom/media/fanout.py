@@ -36,6 +36,8 @@ class ConnectionTrack(MediaStreamTrack):
         self._frame: Frame | Packet | None = None
         self._new_frame = asyncio.Event()
         self._reformatter = VideoReformatter()
+        self._reading = False
+        self._retiring = False
 
     def _put(self, frame: Frame | Packet | None) -> None:
         self._frame = frame
@@ -45,17 +47,36 @@ class ConnectionTrack(MediaStreamTrack):
         if self.readyState != "live" or self._source is None:
             raise MediaStreamError
         self._source.start()
-        await self._new_frame.wait()
+        self._reading = True
+        try:
+            await self._new_frame.wait()
+        except asyncio.CancelledError:
+            if self._retiring:  # its sender stopped (the connection closed): nobody reads it
+                self.stop()
+            raise
+        finally:
+            self._reading = False
         self._new_frame.clear()
         frame = self._frame
         if frame is None:
             self.stop()
             raise MediaStreamError
+        if self._retiring:
+            self.stop()  # its sender took it off (retire): this was the read it was waiting on
         if isinstance(frame, VideoFrame) and frame.format.name != "yuv420p":
             converted = self._reformatter.reformat(frame, format="yuv420p")
             converted.pts, converted.time_base = frame.pts, frame.time_base
             return converted
         return frame
+
+    def retire(self) -> None:
+        """Its sender no longer reads it (``replaceTrack``, a mute): stop, but let a read
+        under way end with a frame. A sender whose read ends in an error stops for good,
+        and could not send again after an unmute."""
+        if self._reading:
+            self._retiring = True
+        else:
+            self.stop()
 
     def stop(self) -> None:
         super().stop()

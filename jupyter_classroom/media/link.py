@@ -15,6 +15,14 @@ own offer turn up after all (it was only slow), the two sides no longer match, a
 restarts. An offer that carries new DTLS fingerprints comes from a new remote connection (a
 reload or reconnect without ``bye``) and replaces the current one.
 
+What it sends follows the room's lecture controls (``may_send``, asked at each negotiation):
+while its member may not publish, every transceiver is receive-only (the server refuses an
+offer or answer that would send, docs/protocol.md "Lecture controls"), so it keeps watching;
+``sending_changed()`` renegotiates after a change. ``muted`` keeps its audio senders empty
+(nothing is sent for them, the negotiated direction stays), as ``rtc:mute_all`` asks. Should
+the server refuse a description all the same (the policy changed while it was on its way), the
+half-made negotiation is dropped (``bye``) and the next ``sending_changed()`` starts afresh.
+
 Every signal and every local request for one link is handled in order by one task, so the
 connection is never touched by two negotiations at once.
 """
@@ -35,6 +43,8 @@ from aiortc import (
     RTCRtpSender,
 )
 
+from ..client.connection import ClassroomError
+from .fanout import ConnectionTrack
 from .signals import (
     BYE,
     Signal,
@@ -50,7 +60,7 @@ Send = Callable[[Signal], Awaitable[None]]
 TrackListener = Callable[["PeerLink", MediaStreamTrack], None]
 ClosedListener = Callable[["PeerLink"], None]
 Subscribe = Callable[[MediaStreamTrack], MediaStreamTrack]
-_Kind = Literal["signal", "negotiate", "stale", "add", "failed"]
+_Kind = Literal["signal", "negotiate", "stale", "add", "failed", "sending"]
 MAX_RESTARTS = 3  # after a failed connection; beyond, the link closes
 
 
@@ -74,6 +84,8 @@ class PeerLink:
         on_closed: ClosedListener,
         receive: tuple[str, ...] = ("audio", "video"),
         offer_timeout: float = 1.0,
+        may_send: Callable[[], bool] = lambda: True,
+        muted: Callable[[], bool] = lambda: False,
     ) -> None:
         self.remote_id = remote_id
         self._polite = polite
@@ -85,8 +97,11 @@ class PeerLink:
         self._on_closed = on_closed
         self.receive = receive
         self.offer_timeout = offer_timeout
+        self._may_send = may_send
+        self._muted = muted
         self.closed = False
         self.restarts = 0
+        self.failures = 0  # connections that failed (MAX_RESTARTS of them are restarted)
         self._queue: asyncio.Queue[tuple[_Kind, Any, asyncio.Future[None] | None]] = asyncio.Queue()
         self._senders: dict[MediaStreamTrack, RTCRtpSender] = {}  # source -> its sender here
         self._pending_candidates: list[RTCIceCandidate | None] = []
@@ -122,6 +137,28 @@ class PeerLink:
         if self.closed:
             future.exception()  # retrieved: nobody need await it
         return future
+
+    def sending_changed(self) -> None:
+        """Whether its member may send changed (``may_send``): renegotiate what it sends."""
+        self._put("sending", None)
+
+    def apply_mute(self) -> None:
+        """Empty the audio senders while ``muted()``, fill them again after: no renegotiation,
+        the remote's track just receives nothing meanwhile."""
+        for source, sender in self._senders.items():
+            if source.kind != "audio":
+                continue
+            if self._muted() and sender.track is not None:
+                reader = sender.track
+                sender.replaceTrack(None)
+                _retire(reader)
+            elif not self._muted() and sender.track is None and source.readyState == "live":
+                sender.replaceTrack(self._subscribe(source))
+
+    @property
+    def sending(self) -> bool:
+        """Whether any of its senders has a track (what the remote receives from us)."""
+        return any(sender.track is not None for sender in self._senders.values())
 
     @property
     def polite(self) -> bool:
@@ -163,6 +200,8 @@ class PeerLink:
                     await self._handle_stale(arg)
                 elif kind == "failed":
                     await self._handle_failed(arg)
+                elif kind == "sending":
+                    await self._handle_sending()
                 if not self.closed and self._needs_negotiation():
                     await self._offer()
             except Exception as exc:
@@ -253,14 +292,16 @@ class PeerLink:
     async def _answer(self, data: Signal) -> None:
         self._forget_ignored_offer()
         self._attach_sources()  # before the offer is applied, so its m-lines carry our tracks
+        self._stop_sending_unless_allowed()
         await self.pc.setRemoteDescription(description_from_signal(data))
         await self._flush_candidates()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self._send(description_signal(self.pc.localDescription))
+        await self._send_description()
 
     async def _offer(self) -> None:
         self._dirty = False
         self._attach_sources()
+        self._stop_sending_unless_allowed()
         kinds = {t.kind for t in self.pc.getTransceivers()}
         for kind in self.receive:
             if kind not in kinds:
@@ -270,7 +311,50 @@ class PeerLink:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         if self.closed:
             return
-        await self._send(description_signal(self.pc.localDescription))
+        await self._send_description()
+
+    async def _send_description(self) -> None:
+        try:
+            await self._send(description_signal(self.pc.localDescription))
+        except ClassroomError as exc:
+            if exc.code == "forbidden":
+                # the host stopped students' media while this was on its way: drop the
+                # half-made negotiation; sending_changed() (rtc:policy) starts afresh
+                log.info("media link with %s: %s", self.remote_id, exc.message)
+                await self._replace_pc()
+                with contextlib.suppress(Exception):
+                    await self._send(BYE)
+            raise
+
+    async def _handle_sending(self) -> None:
+        """Our member may now send, or may no longer: negotiate what we send anew."""
+        if self._idle():
+            await self._offer()  # nothing negotiated yet (or dropped after a refusal)
+            return
+        if self._may_send():
+            unsent = [s for s in self._sources() if s not in self._senders]
+            changed = any(s.readyState == "live" for s in unsent)
+        else:
+            changed = self._stop_sending_unless_allowed()
+        self._dirty = self._dirty or changed  # the loop offers once the connection is stable
+
+    def _stop_sending_unless_allowed(self) -> bool:
+        """While our member may not publish, every transceiver only receives: its SDP says
+        ``recvonly`` (what the server lets through) and its senders carry nothing. Whether
+        that changed anything."""
+        if self._may_send():
+            return False
+        changed = False
+        self._senders = {}
+        for transceiver in self.pc.getTransceivers():
+            reader = transceiver.sender.track
+            if reader is not None:
+                transceiver.sender.replaceTrack(None)
+                _retire(reader)
+            if transceiver.direction in ("sendrecv", "sendonly"):
+                transceiver.direction = "recvonly"
+                changed = True
+        return changed
 
     def _arm_stale_check(self, data: Signal) -> None:
         if self._stale_timer is not None:
@@ -305,7 +389,10 @@ class PeerLink:
         (its ``bye`` and offer replace this connection)."""
         if pc is not self.pc:
             return
-        if self.restarts >= MAX_RESTARTS:
+        # (only failures count: the restarts of crossed offers, as when both sides of a link
+        # go receive-only together on rtc:policy, are no reason to give up on the link)
+        self.failures += 1
+        if self.failures > MAX_RESTARTS:
             await self.close()
         elif not self.polite:
             log.info("media link with %s failed; restarting", self.remote_id)
@@ -348,9 +435,13 @@ class PeerLink:
         await old.close()
 
     def _attach_sources(self) -> None:
+        if not self._may_send():
+            return
         for source in self._sources():
             if source not in self._senders and source.readyState == "live":
+                # (aiortc reuses an emptied transceiver of the kind, and makes it send again)
                 self._senders[source] = self.pc.addTrack(self._subscribe(source))
+        self.apply_mute()
 
     def _drop_senders(self) -> None:
         for sender in self._senders.values():
@@ -385,6 +476,14 @@ class PeerLink:
 
     def __repr__(self) -> str:
         return f"<PeerLink with {self.remote_id} {self.state}>"
+
+
+def _retire(reader: MediaStreamTrack) -> None:
+    """Stop a sender's reader it no longer reads (the fanout's, for this connection)."""
+    if isinstance(reader, ConnectionTrack):
+        reader.retire()
+    else:
+        reader.stop()
 
 
 def _fail(future: asyncio.Future[None] | None, exc: BaseException) -> None:

@@ -3,6 +3,14 @@
 It is the browsers' video view without a browser: one ``PeerLink`` per remote member it
 exchanges media with, signaled over ``rtc:signal`` through the member's own ``Connection``,
 so tests and demo notebooks can publish a track, watch what arrives and record it.
+
+It obeys the host's lecture controls as the browser view does: while the room's policy lets
+no student publish (``rtc:policy``) and its member is not the host, it sends nothing (its
+connections are renegotiated receive-only, which the server lets through) and keeps watching;
+once allowed again it sends what it publishes. ``rtc:mute_all`` empties its audio senders
+(:meth:`unmute` fills them again). Like the page, it tells the room with ``rtc:media`` whether
+its microphone and camera are on. ``may_publish``, ``muted`` and :meth:`on_may_publish` show
+the state to a notebook.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_classroom.media")
 
 TrackCallback = Callable[[ReceivedTrack], Any]
+PolicyCallback = Callable[[bool], Any]
 Source = MediaStreamTrack | str | os.PathLike[str]
 
 
@@ -77,11 +86,18 @@ class MediaPeer(ReceivedTracks):
         self._waiting_recordings: list[Recording] = []
         self._tasks = TaskSet("media task", log)
         self._opened: list[MediaStreamTrack] = []  # tracks of files it opened
+        self.muted = False  # the microphone is off (rtc:mute_all, or mute())
+        self._allowed: bool | None = None  # may_publish as last acted on
+        self._policy_callbacks: list[PolicyCallback] = []
+        self._announced: tuple[bool, bool] | None = None  # the last rtc:media to the room
         self._listeners: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
             (Event.RTC_SIGNAL, self._on_signal),
             (Event.ROOM_MEMBER_JOINED, self._on_member_joined),
             (Event.ROOM_MEMBER_LEFT, self._on_member_left),
             (Event.ROOM_CLOSED, self._on_room_closed),
+            (Event.RTC_POLICY, self._on_policy),
+            (Event.ROOM_UPDATED, self._on_policy),  # the host role moved
+            (Event.RTC_MUTE_ALL, self._on_mute_all),
             ("disconnect", self._on_disconnect),
             ("resync", self._on_resync),
         ]
@@ -123,8 +139,10 @@ class MediaPeer(ReceivedTracks):
         if self.room_id is None:
             raise ClassroomError("not_member", "join a room first")
         self.started = True
+        self._allowed = self.may_publish
         others = [m for m in self.room.members if m != self.member_id]
         await asyncio.gather(*(self._connect_quietly(m) for m in others))
+        self._announce()
 
     async def connect(self, member_id: str) -> PeerLink:
         """Open (or reuse) the link with ``member_id`` and offer; raises ClassroomError when
@@ -173,6 +191,8 @@ class MediaPeer(ReceivedTracks):
                 on_closed=self._on_link_closed,
                 receive=self.receive,
                 offer_timeout=self.offer_timeout,
+                may_send=lambda: self.may_publish,
+                muted=lambda: self.muted,
             )
             self.links[member_id] = link
         return link
@@ -187,7 +207,8 @@ class MediaPeer(ReceivedTracks):
         now or later. One source feeds every connection through a relay.
 
         Returns once every connected member has been offered the new track (so it has
-        seen it arrive), or after ``settle_timeout``."""
+        seen it arrive), or after ``settle_timeout``. While the host lets no student
+        publish (``may_publish`` is false) the tracks wait, and go when it does."""
         if isinstance(source, (str, Path, os.PathLike)):
             tracks = file_tracks(source)
             self._opened.extend(tracks)
@@ -196,7 +217,9 @@ class MediaPeer(ReceivedTracks):
         for track in tracks:
             if track not in self.published:
                 self.published.append(track)
-        if self.started:
+        if self.started and not self.may_publish:
+            self._announce()
+        elif self.started:
             settling = []
             for link in list(self.links.values()):
                 connected = link.state == "connected"
@@ -208,6 +231,7 @@ class MediaPeer(ReceivedTracks):
                 await asyncio.wait(settling, timeout=settle_timeout)
             others = [m for m in self.room.members if m != self.member_id]
             await asyncio.gather(*(self._connect_quietly(m) for m in others))
+            self._announce()
         return tracks
 
     async def unpublish(self, track: MediaStreamTrack) -> None:
@@ -215,6 +239,102 @@ class MediaPeer(ReceivedTracks):
         if track in self.published:
             self.published.remove(track)
         track.stop()
+        if self.started:
+            self._announce()
+
+    # ---------------------------------------------------------------------------------------
+    # the host's lecture controls, and what the room is told (rtc:media)
+
+    @property
+    def may_publish(self) -> bool:
+        """Whether the room's policy (``rtc:policy``, as the connection's replica holds it)
+        lets this member send its tracks: the host always may."""
+        room = self.connection.rooms.get(self.room_id or "")
+        return room is None or room.is_host or bool(room.video_policy["students_publish"])
+
+    def on_may_publish(self, callback: PolicyCallback) -> None:
+        """Call ``callback(may_publish)`` whenever the host lets this member publish, or
+        stops letting it (may be a coroutine function)."""
+        self._policy_callbacks.append(callback)
+
+    def mute(self) -> None:
+        """Turn the microphone off: the audio senders send nothing (the video goes on)."""
+        self.muted = True
+        self._apply_mute()
+
+    def unmute(self) -> None:
+        """Turn the microphone on again (``forbidden`` while the host lets no student
+        publish)."""
+        if not self.may_publish:
+            raise ClassroomError("forbidden", "the host does not let students publish now")
+        self.muted = False
+        self._apply_mute()
+
+    def _apply_mute(self) -> None:
+        for link in self.links.values():
+            link.apply_mute()
+        if self.started:
+            self._announce()
+
+    def _on_policy(self, payload: dict[str, Any]) -> None:
+        """rtc:policy, or the host role moving (room:updated): act when this member's
+        permission changed. The replica is up to date when listeners run."""
+        room = payload.get("room")
+        room_id = room.get("id") if isinstance(room, dict) else payload.get("room_id")
+        if self.closed or room_id != self.room_id or not self.started:
+            return
+        allowed = self.may_publish
+        if allowed == self._allowed:
+            return
+        self._allowed = allowed
+        log.info("media: publishing %s in %s", "allowed" if allowed else "stopped", room_id)
+        for link in list(self.links.values()):
+            link.sending_changed()  # receive-only now, or sending again
+        for member_id in [m for m in self.room.members if m != self.member_id]:
+            if member_id not in self.links:  # (a refusal that crossed the change dropped it)
+                self._spawn(self._connect_quietly(member_id))
+        self._announce()
+        for callback in self._policy_callbacks:
+            try:
+                result = callback(allowed)
+                if asyncio.iscoroutine(result):
+                    self._spawn(result)
+            except Exception:
+                log.exception("media: on_may_publish callback failed")
+
+    def _on_mute_all(self, payload: dict[str, Any]) -> None:
+        room = self.connection.rooms.get(self.room_id or "")
+        # (the host's own other sockets hear it too: its page asked)
+        if self._mine(payload) and room is not None and payload.get("by") != room.you["id"]:
+            self.mute()
+
+    def media_state(self) -> tuple[bool, bool]:
+        """(audio, video): whether its microphone and camera are on, as the room is told:
+        a live track of the kind it may send (and, for audio, is not muted)."""
+        if not self.may_publish:
+            return False, False
+        live = {t.kind for t in self.published if t.readyState == "live"}
+        return "audio" in live and not self.muted, "video" in live
+
+    def _announce(self, to: str | None = None) -> None:
+        """``rtc:media`` to the room when the state changed (or to ``to``, who just came)."""
+        if self.closed or self.room_id not in self.connection.rooms:
+            return
+        audio, video = self.media_state()
+        if to is None:
+            if self._announced == (audio, video):
+                return
+            self._announced = (audio, video)
+        payload: dict[str, Any] = {"room_id": self.room_id, "audio": audio, "video": video}
+        if to is not None:
+            payload["to"] = to
+        self._spawn(self._send_media(payload))
+
+    async def _send_media(self, payload: dict[str, Any]) -> None:
+        try:
+            await self.connection.request(Event.RTC_MEDIA, payload)
+        except ClassroomError as exc:  # (rate_limited, or the member just left): tiles only
+            log.debug("media: rtc:media not sent: %s", exc)
 
     # ---------------------------------------------------------------------------------------
     # receiving
@@ -290,8 +410,10 @@ class MediaPeer(ReceivedTracks):
         stale = self.links.pop(member_id, None)
         if stale is not None:  # the same member back (a reconnect): start over
             self._spawn(stale.close(send_bye=False))
-        if self.published:
+        if self.published and self.may_publish:
             self._spawn(self._connect_quietly(member_id))
+        if member_id != self._member_id:
+            self._announce(to=member_id)  # it cannot know yet whether we are muted
 
     def _on_member_left(self, payload: dict[str, Any]) -> None:
         if not self._mine(payload):
@@ -321,6 +443,7 @@ class MediaPeer(ReceivedTracks):
 
     async def _restart(self) -> None:
         await self._close_links(send_bye=False)
+        self._announced = None  # what we said while away may be lost: say it again
         await self.start()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
+import weakref
+from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+
+from ..tasks import TaskSet
+
+log = logging.getLogger("jupyter_classroom.media")
 
 
 class ReceivedTrack:
@@ -106,15 +114,74 @@ class ReceivedTracks:
         return None
 
     async def wait_for_track(
-        self, member_id: str, kind: str = "video", timeout: float = 10.0
-    ) -> ReceivedTrack:
-        """Wait for a live ``kind`` track from ``member_id`` (TimeoutError otherwise)."""
+        self, member_id: str, kind: str = "video", timeout: float = 10.0,
+        *, other_than: Collection[ReceivedTrack] = (),
+    ) -> ReceivedTrack:  # fmt: skip
+        """Wait for a live ``kind`` track from ``member_id``, the newest, and not one of
+        ``other_than`` (say, the one it sent before a change; TimeoutError otherwise)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             for received in reversed(self.tracks.get(member_id, [])):
-                if received.kind == kind and not received.ended:
+                if received.kind == kind and not received.ended and received not in other_than:
                     return received
             if loop.time() > deadline:
                 raise TimeoutError(f"no {kind} track from {member_id} in {timeout} s")
             await asyncio.sleep(0.02)
+
+
+TrackCallback = Callable[[ReceivedTrack], Any]
+
+
+class TrackWatch:
+    """Callbacks for each track a peer receives, for a peer without a track event of its own
+    (``SfuPeer``): it looks at ``peer.tracks`` every ``interval`` seconds, on the peer's
+    loop, as ``wait_for_track`` does, and stops with :meth:`close`."""
+
+    def __init__(self, peer: ReceivedTracks, interval: float = 0.02) -> None:
+        self.peer = peer
+        self.interval = interval
+        self._callbacks: list[TrackCallback] = []
+        self._seen: weakref.WeakSet[ReceivedTrack] = weakref.WeakSet()  # already told
+        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("on_track callback", log)
+
+    def add(self, callback: TrackCallback, *, replay: bool = True) -> None:
+        """``callback(received)`` for each track that arrives from now on and, with
+        ``replay``, at once for the live tracks already received."""
+        if not self._callbacks:  # the first: what is there now is not new
+            self._seen = weakref.WeakSet(self._all())
+        self._callbacks.append(callback)
+        if replay:
+            for received in self._all():
+                if not received.ended:
+                    self._call(callback, received)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    def _all(self) -> list[ReceivedTrack]:
+        return [t for ts in list(self.peer.tracks.values()) for t in ts]
+
+    async def _run(self) -> None:
+        while True:
+            for received in self._all():
+                if received not in self._seen:
+                    self._seen.add(received)
+                    for callback in list(self._callbacks):
+                        self._call(callback, received)
+            await asyncio.sleep(self.interval)
+
+    def _call(self, callback: TrackCallback, received: ReceivedTrack) -> None:
+        try:
+            result = callback(received)
+            if asyncio.iscoroutine(result):
+                self._tasks.spawn(result)
+        except Exception:
+            log.exception("media: on_track callback failed")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

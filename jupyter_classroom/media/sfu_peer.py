@@ -13,6 +13,9 @@ publish it stops sending (the server stopped its feed in Janus already, and refu
 ``rtc:publish`` until the host allows it: :meth:`publish` raises ``forbidden`` meanwhile);
 ``rtc:mute_all`` turns its microphone off (:meth:`unmute` turns it on again).
 
+It publishes one layer of video (aiortc has no simulcast); of a browser publisher, which
+sends two, it may take the small one (:meth:`set_layer`).
+
 In a room whose video is still a mesh (``video_mode = "auto"`` below its threshold) it waits:
 what it publishes goes to the SFU, and it starts watching, when the room hears ``rtc:mode``.
 """
@@ -25,7 +28,7 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiortc import (
     MediaStreamTrack,
@@ -248,6 +251,15 @@ class SfuPeer(ReceivedTracks):
         except BaseException:
             await self._close_incoming(member_id)
             raise
+
+    async def set_layer(self, member_id: str, layer: Literal["high", "low"]) -> None:
+        """Take the ``high`` (full) or ``low`` (a quarter of the size) simulcast layer of
+        ``member_id``, which this peer watches (``rtc:layer``; ClassroomError ``not_found``
+        when it does not). Browsers publish both layers; an aiortc publisher sends one (aiortc
+        has no simulcast), which its watchers get whichever layer they ask for."""
+        await self.connection.request(
+            Event.RTC_LAYER, {"room_id": self.room_id, "publisher": member_id, "layer": layer}
+        )
 
     async def unsubscribe(self, member_id: str) -> None:
         await self._close_incoming(member_id)

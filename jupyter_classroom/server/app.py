@@ -543,7 +543,10 @@ class ClassroomApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         settings = self.classroom_settings
         handler = make_handler(
-            self.room_server.sio, settings.quotas.max_send_buffer, settings.slow_grace
+            self.room_server.sio,
+            settings.quotas.max_send_buffer,
+            settings.slow_grace,
+            reports=self.room_server,  # waits of a socket's reading and writes: board:delayed
         )
         self.handlers.append((f"/{SOCKET_PATH}/", handler))
         # Some clients (aiohttp's URL normalisation) send a base_url such as /user/a%40b/

@@ -14,7 +14,11 @@ a room still sends at most one frame per tick.
 The tick adapts to load. While the process is busy (it used more than ``busy_share`` of a
 core over the last tenth of a second, or a flush timer fired late: the event loop is behind)
 the tick lengthens, so there are fewer, larger frames and the server keeps up with whatever
-is offered; otherwise it shortens back towards ``min_interval``, for low latency.
+is offered; otherwise it shortens back towards ``min_interval``, for low latency. It stops at
+``max_interval``, 50 ms: since frames are coalesced per socket (:mod:`.outbox`) a frame costs
+little enough that ten busy rooms keep up at that tick, and a longer one only adds latency
+(ten rooms, twice their load, 20 s bench runs of 2026-12-02: a 250 ms cap gave p99 242 /
+478 ms, 50 ms 62 / 278 ms, for about a tenth more CPU per point).
 
 What a tick gathers is made smaller before it goes: a stroke's consecutive extends become one
 op (:mod:`.coalesce`: every point kept, every seq accounted for), and of a member's cursor
@@ -22,8 +26,9 @@ moves only the latest goes (to the batched sockets; the others got each at its s
 
 When a room's ink goes out later than ``delay_notice`` after it was accepted (the tick at its
 longest and the loop behind it), or a drawer's ops waited that long to be read at all (the
-server holding its socket's reading back: :meth:`OpBatcher.ink_waited`), the authors of the
-late ops hear ``board:delayed`` with the delay, at most once per ``DELAY_REPEAT`` unless the delay doubles, and ``delay_ms: 0`` once the
+server holding its socket's reading back: :meth:`OpBatcher.ink_waited`), or the room's frames
+waited that long to leave for a member's socket (:meth:`OpBatcher.ink_went_out_late`), the
+authors of the late ops hear ``board:delayed`` with the delay, at most once per ``DELAY_REPEAT`` unless the delay doubles, and ``delay_ms: 0`` once the
 room's ink goes out within half the threshold again, or the room has sent nothing late for
 ``DELAY_CLEAR`` seconds.
 """
@@ -68,7 +73,7 @@ class OpBatcher:
         self,
         send: Send,
         min_interval: float = 0.002,
-        max_interval: float = 0.25,
+        max_interval: float = 0.05,
         busy_share: float = 0.8,
         send_cursors: SendCursors | None = None,
         notify_delay: Notify | None = None,
@@ -90,6 +95,7 @@ class OpBatcher:
         self._cursors: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # room -> member
         self._since: dict[str, float] = {}  # room -> loop time its oldest pending item came
         self._delays: dict[str, _Delay] = {}
+        self._authors: dict[str, set[str]] = {}  # room -> authors of its last ticked ops
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent_at: dict[str, float] = {}  # room -> loop time of its last frame
         self._tasks = TaskSet("board ops flush")
@@ -152,9 +158,15 @@ class OpBatcher:
                 self._sent_at = {
                     room: at for room, at in self._sent_at.items() if now - at < self.max_interval
                 }
+                self._authors = {
+                    room: who
+                    for room, who in self._authors.items()
+                    if room in self._sent_at or room in self._delays
+                }
             await self._send(room_id, coalesce(ops))
             if since is not None and self._notify_delay is not None:
                 authors = {str(op["author"]) for op in ops}
+                self._authors[room_id] = authors
                 await self._track_delay(room_id, authors, now - since)
         if cursors and self._send_cursors is not None:
             await self._send_cursors(room_id, list(cursors.values()))
@@ -165,6 +177,14 @@ class OpBatcher:
         Only a quiet second clears it, since the room's ticks may well be on time."""
         if self._notify_delay is not None and age >= self.delay_notice:
             await self._track_delay(room_id, {author}, age, waited=True)
+
+    async def ink_went_out_late(self, room_id: str, age: float) -> None:
+        """Frames of the room left for a member's socket ``age`` seconds after they were
+        queued (the client, or the process, behind): the authors of the room's last tick
+        hear it, as of a late tick. As with :meth:`ink_waited`, a quiet second clears it."""
+        authors = self._authors.get(room_id)
+        if self._notify_delay is not None and authors and age >= self.delay_notice:
+            await self._track_delay(room_id, authors, age, waited=True)
 
     async def _track_delay(
         self, room_id: str, authors: set[str], age: float, waited: bool = False
@@ -202,6 +222,7 @@ class OpBatcher:
 
     async def _caught_up(self, room_id: str) -> None:
         delay = self._delays.pop(room_id, None)
+        self._authors.pop(room_id, None)
         if delay is None or self._notify_delay is None:
             return
         if delay.clear_timer is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import cached_property
 from typing import Any
 
 import socketio
@@ -17,7 +18,6 @@ from ..rooms import Rooms
 from ..tasks import TaskSet
 from .batching import OpBatcher
 from .channels import Session, board_channel, member_channel
-from .fanout import reading_held
 from .quotas import PersonLimits, encode_ahead, encoded_size
 
 CURSOR_INTERVAL = 1 / 30  # seconds between cursor emits per socket (coalesced)
@@ -36,7 +36,8 @@ class BoardEvents:
     async def board_op(self, sid: str, session: Session, req: p.BoardOpSend) -> dict[str, Any]:
         paid = await self._pace_ops(session, 1)
         seq = await self._accept_op(sid, session, req, paid)
-        await self._tell_if_waited(sid, session, req.room_id)
+        if self._held_reads:
+            await self._tell_if_waited(sid, session, req.room_id)
         return ok_ack(seq=seq)
 
     async def board_ops(self, sid: str, session: Session, req: p.BoardOpsSend) -> dict[str, Any]:
@@ -50,16 +51,44 @@ class BoardEvents:
                 results.append({"seq": seq})
             except ProtocolError as exc:
                 results.append({"error": {"code": exc.code, "message": exc.message}})
-        await self._tell_if_waited(sid, session, req.room_id)
+        if self._held_reads:
+            await self._tell_if_waited(sid, session, req.room_id)
         return ok_ack(results=results)
 
+    # Waits the sockets' handlers report (handler.SocketReports), where the batcher cannot see
+    # them: a process behind its sockets holds their reading back (handler.RECEIVE_BACKLOG),
+    # and a drawer's ops then wait unread before any tick; or the frames of a room's ticks
+    # wait to leave (a client, or the process, behind).
+
+    @property
+    def notice_after(self) -> float:
+        return self.batcher.delay_notice
+
+    @cached_property
+    def _held_reads(self) -> dict[str, float]:
+        """sid -> seconds its reading was last held, until its next board op reads it."""
+        return {}
+
+    def reading_was_held(self, sid: str, seconds: float) -> None:
+        if sid not in self.sessions:
+            return
+        if len(self._held_reads) > 4 * len(self.sessions) + 64:  # (sockets that went)
+            for gone in [s for s in self._held_reads if s not in self.sessions]:
+                del self._held_reads[gone]
+        self._held_reads[sid] = seconds
+
     async def _tell_if_waited(self, sid: str, session: Session, room_id: str) -> None:
-        # A process behind its sockets holds their reading back (handler.RECEIVE_BACKLOG):
-        # a drawer's ops then wait unread before any tick, where the batcher cannot see it.
-        held = reading_held(self.sio, sid)
+        held = self._held_reads.pop(sid, None)
         member_id = session.rooms.get(room_id)
         if held and member_id is not None:
             await self.batcher.ink_waited(room_id, member_id, held)
+
+    def writes_waited(self, sid: str, seconds: float) -> None:
+        session = self.sessions.get(sid)
+        if session is None:
+            return
+        for room_id in list(session.rooms):
+            self.tasks.spawn(self.batcher.ink_went_out_late(room_id, seconds))
 
     async def _pace_ops(self, session: Session, count: int) -> bool:
         """Whether ``count`` ops of a batched socket are paid for from its person's op budget,

@@ -10,7 +10,10 @@ And where a recipient's engine.io queue is empty (every packet put on it has bee
 the frame is written to its websocket at once (:func:`write_now`): the queue's writer task
 would only wake up to do the same, and that wake-up (a task, a timeout handle, two turns of
 the loop) costs more than the write. A socket with anything queued gets the frame queued
-behind it, so each socket's frames keep their order.
+behind it, so each socket's frames keep their order. The websocket frame is built once per
+broadcast and appended to each recipient's frames of this turn of the loop, written in one
+go at its end (outbox.py), instead of a frame, a Future, a task and a ``send()`` per
+recipient in tornado's ``write_message``.
 """
 
 from __future__ import annotations
@@ -23,34 +26,38 @@ from engineio import packet as eio_packet
 from socketio import packet
 from tornado.websocket import WebSocketClosedError
 
+from .outbox import FRAGMENT_CHARS, text_frame
 
-def write_now(server: socketio.AsyncServer, sid: str, eio_sid: str, text: str) -> bool:
-    """Write an encoded engine.io packet to ``sid``'s websocket now, if nothing is queued
-    before it (else False: the caller queues it). Reads engine.io's socket (``upgraded``,
-    ``closing``, its queue's unfinished count: a packet taken off the queue counts until the
-    writer has written it); tests/test_dependency_internals.py checks they are still there."""
+
+def frame_of(text: str) -> bytes | None:
+    """``text``'s websocket frame, or None for a text written in fragments (handler.py)."""
+    return text_frame(text) if len(text) <= FRAGMENT_CHARS else None
+
+
+def write_now(server: socketio.AsyncServer, eio_sid: str, text: str, frame: bytes | None) -> bool:
+    """Write an encoded engine.io packet (``text``, and ``frame``, its websocket frame, or
+    None for a text the handler writes in fragments) to ``eio_sid``'s websocket now, if
+    nothing is queued before it (else False: the caller queues it). "Now" is this turn's
+    frames of the socket (outbox.py), which engine.io's writer, once it has taken a packet
+    off the queue, writes into too: so the socket's frames keep their order. Reads engine.io's socket (``upgraded``, ``closing``, its queue's
+    unfinished count: a packet taken off the queue counts until the writer has written it)
+    and python-socketio's ``environ``; tests/test_dependency_internals.py checks they are
+    still there."""
     socket = server.eio.sockets.get(eio_sid)
     if socket is None or not socket.upgraded or socket.closing or socket.closed:
         return False
     if socket.queue._unfinished_tasks:
         return False
-    environ = server.get_environ(sid)
+    environ = server.environ.get(eio_sid)
     handler = environ.get("tornado.handler") if environ else None
     if handler is None or handler.ws_connection is None:
         return False
     try:
-        handler.write_message(text)
+        if frame is None or not handler.write_frame(frame):
+            handler.write_message(text)
     except WebSocketClosedError:
         pass  # gone, or dropped as too slow a reader: engine.io sees the close itself
     return True
-
-
-def reading_held(server: socketio.AsyncServer, sid: str) -> float:
-    """Seconds ``sid``'s messages have waited unread because its handlers are behind
-    (``SocketIOHandler.reading_held``; 0 for a socket not served by our handler)."""
-    environ = server.get_environ(sid)
-    held = getattr(environ.get("tornado.handler") if environ else None, "reading_held", None)
-    return float(held()) if held is not None else 0.0
 
 
 class DirectFanoutManager(socketio.AsyncManager):
@@ -64,6 +71,32 @@ class DirectFanoutManager(socketio.AsyncManager):
     """
 
     on_leave: Callable[[str, str, bool], Awaitable[None]] | None = None
+
+    def set_server(self, server: Any) -> None:
+        super().set_server(server)
+        # python-socketio sends acks and its own packets through the server's _send_packet
+        # (to engine.io's queue, whose writer task wakes for each): written now instead
+        # where nothing is queued, as broadcasts are
+        send_packet = server._send_packet
+
+        async def send_now(eio_sid: str, pkt: Any) -> None:
+            text = pkt.encode()
+            if isinstance(text, str):
+                text = "4" + text  # (an engine.io MESSAGE)
+                if write_now(server, eio_sid, text, frame_of(text)):
+                    return
+            await send_packet(eio_sid, pkt)
+
+        server._send_packet = send_now
+
+    async def pre_connect(self, eio_sid: str, namespace: str) -> str | None:
+        sid: str | None = await super().pre_connect(eio_sid, namespace)
+        # our handler reports its socket's waits by Socket.IO id (handler.SocketReports)
+        environ = self.server.environ.get(eio_sid)
+        handler = environ.get("tornado.handler") if environ else None
+        if sid is not None and namespace == "/" and handler is not None:
+            handler.classroom_sid = sid
+        return sid
 
     async def leave_room(self, sid: str, namespace: str, room: str) -> None:
         await super().leave_room(sid, namespace, room)
@@ -111,13 +144,11 @@ class DirectFanoutManager(socketio.AsyncManager):
             for part in (parts if isinstance(parts, list) else [parts])
         ]
         eio = self.server.eio
-        texts = [frame.encode() for frame in frames]
-        for sid, eio_sid in recipients:
-            if (
-                len(texts) == 1
-                and isinstance(texts[0], str)
-                and write_now(self.server, sid, eio_sid, texts[0])
-            ):
+        text = frames[0].encode() if len(frames) == 1 else None
+        # one websocket frame for all (a server's frames are not masked), built once
+        ws_frame = frame_of(text) if isinstance(text, str) else None
+        for _, eio_sid in recipients:
+            if isinstance(text, str) and write_now(self.server, eio_sid, text, ws_frame):
                 continue
             for frame in frames:
                 await eio.send_packet(eio_sid, frame)

@@ -18,7 +18,7 @@ import asyncio
 import hmac
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 from engineio.async_drivers.tornado import get_tornado_handler
@@ -34,6 +34,7 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
 from .events import Authenticate
+from .outbox import FRAGMENT_CHARS, Outbox, text_frame
 
 AUTH_RESOURCE = "classroom"
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
@@ -41,7 +42,6 @@ SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 # SocketIOHandler.write_message): frames of FRAGMENT_CHARS characters, as many per turn of
 # the loop as fit in FRAGMENT_TURN seconds (a fast loop keeps the socket fed; a busy one
 # serves its other sockets between frames).
-FRAGMENT_CHARS = 1 << 18
 FRAGMENT_TURN = 0.004
 TEXT, CONTINUATION = 0x1, 0x0  # websocket opcodes (RFC 6455, section 5.2)
 # Messages of one socket read but not yet handled: past this many, nothing more is read from
@@ -51,6 +51,22 @@ TEXT, CONTINUATION = 0x1, 0x0  # websocket opcodes (RFC 6455, section 5.2)
 RECEIVE_BACKLOG = 32
 
 
+class SocketReports(Protocol):
+    """Who hears of a socket's waits (the room server: drawers told ``board:delayed``).
+    ``sid`` is the socket's Socket.IO id, set on its handler at connect (fanout.py)."""
+
+    @property
+    def notice_after(self) -> float:
+        """Seconds of waiting worth reporting; shorter waits are not reported."""
+        ...
+
+    def reading_was_held(self, sid: str, seconds: float) -> None:
+        """What ``sid`` sent waited ``seconds`` unread (reading held back, RECEIVE_BACKLOG)."""
+
+    def writes_waited(self, sid: str, seconds: float) -> None:
+        """Frames to ``sid`` left the server ``seconds`` after they were queued."""
+
+
 def serves_one_person(provider: Any) -> bool:
     """Whether Jupyter's identity provider is one of its own (token, password), which serve
     the server's owner alone; any other (JupyterHub's, a custom one) may name several users."""
@@ -58,7 +74,10 @@ def serves_one_person(provider: Any) -> bool:
 
 
 def make_handler(
-    sio: socketio.AsyncServer, max_send_buffer: int, slow_grace: float
+    sio: socketio.AsyncServer,
+    max_send_buffer: int,
+    slow_grace: float,
+    reports: SocketReports | None = None,
 ) -> type[JupyterHandler]:
     engineio_handler: Any = get_tornado_handler(sio.eio)
 
@@ -85,17 +104,45 @@ def make_handler(
         # (when, unsent bytes) at the start of the current check period while backlogged
         _backlog_mark: tuple[float, int] | None = None
         _backlog_timer: Any = None
+        # Frames written this turn of the loop, handed to the stream at its end (outbox.py)
+        _outbox: Outbox | None = None
 
         def open(self, *args: Any, **kwargs: Any) -> Any:
             # Tornado leaves Nagle's algorithm on: a small frame written while the previous
             # one is unacknowledged waits for the peer's delayed ACK (up to 40 ms on Linux).
             # Room traffic is small frames every few milliseconds: send each at once.
             self.set_nodelay(True)
+            connection = self.ws_connection
+            # Frames are built here for a connection without compression only (a compressed
+            # message's frames share a deflate stream, which tornado's write_message keeps).
+            if connection is not None and getattr(connection, "_compressor", True) is None:
+                self._outbox = Outbox(self._open_stream)
+                self._outbox.backlogged = self._backlogged
+                if reports is not None:
+                    self._outbox.late_after = reports.notice_after
+                    self._outbox.report = self._writes_waited
             return super().open(*args, **kwargs)
+
+        # The socket's Socket.IO id, set at connect (DirectFanoutManager.pre_connect), for
+        # the reports
+        classroom_sid: str | None = None
+
+        def _open_stream(self) -> Any:
+            connection = self.ws_connection
+            if connection is None or connection.is_closing():
+                return None
+            return connection.stream
+
+        def _writes_waited(self, seconds: float) -> None:
+            if reports is not None and self.classroom_sid is not None:
+                reports.writes_waited(self.classroom_sid, seconds)
+
+        def _backlogged(self) -> None:
+            if self._backlog_mark is None:
+                self._too_slow()  # starts the watch when this turn's frames backlog
 
         _room_to_read: asyncio.Event | None = None  # set while the receive queue has room
         _held_since: float | None = None  # monotonic time reading stopped, while it is
-        _last_hold: tuple[float, float] = (0.0, float("-inf"))  # (seconds, ended at)
 
         async def on_message(self, message: Any) -> None:
             # Tornado reads the socket's next message once this returns: waiting here while
@@ -109,18 +156,13 @@ def make_handler(
                 try:
                     await self._room_to_read.wait()
                 finally:
-                    now = time.monotonic()
-                    self._last_hold = (now - self._held_since, now)
+                    held = time.monotonic() - self._held_since
                     self._held_since = None
-
-        def reading_held(self) -> float:
-            """Seconds the client's messages have waited unread (reading held back now, or
-            within the last second): how late what it sends now reaches its handlers."""
-            now = time.monotonic()
-            if self._held_since is not None:
-                return now - self._held_since
-            held, ended = self._last_hold
-            return held if now - ended < 1.0 else 0.0
+                    # what it sent meanwhile is read now, that late: reported once, here,
+                    # rather than looked up on every request
+                    sid = self.classroom_sid
+                    if reports is not None and sid is not None and held >= reports.notice_after:
+                        reports.reading_was_held(sid, held)
 
         async def get_next_message(self) -> Any:
             message = await super().get_next_message()
@@ -131,8 +173,17 @@ def make_handler(
 
         def on_close(self) -> None:
             super().on_close()
+            if self._outbox is not None:
+                self._outbox.drop()  # nobody to read it
+                self._outbox = None
             if self._room_to_read is not None:
                 self._room_to_read.set()
+
+        def close(self, code: int | None = None, reason: str | None = None) -> None:
+            # the frames of this turn go before the close frame (tornado writes it at once)
+            if self._outbox is not None:
+                self._outbox.flush()
+            super().close(code, reason)
 
         def get_compression_options(self) -> dict[str, Any] | None:
             # engine.io's tornado handler turns permessage-deflate on, which browsers always
@@ -150,6 +201,25 @@ def make_handler(
         def write_message(self, message: Any, binary: bool = False) -> Any:
             if self._backlog_mark is not None and self._too_slow():
                 raise WebSocketClosedError()
+            connection = self.ws_connection
+            if connection is None or connection.is_closing():
+                raise WebSocketClosedError()
+            outbox = self._outbox
+            if (
+                self._waiting is None
+                and outbox is not None
+                and not binary
+                and isinstance(message, str)
+                and len(message) <= FRAGMENT_CHARS
+            ):
+                # engine.io's writer and acks: into this turn's frames, in order with the
+                # broadcasts written there (write_frame)
+                outbox.add(text_frame(message))
+                done: Future[None] = Future()
+                done.set_result(None)  # (engine.io does not wait for writes)
+                return done
+            if outbox is not None:
+                outbox.flush()  # what this turn wrote goes first
             if self._waiting is None and not self._fragmented(message, binary):
                 written = super().write_message(message, binary=binary)
             else:
@@ -168,6 +238,18 @@ def make_handler(
             if self._backlog_mark is None:
                 self._too_slow()  # starts the watch when this message (a big join ack) backlogs
             return written
+
+        def write_frame(self, frame: bytes) -> bool:
+            """Queue ``frame`` (a whole text frame, :func:`outbox.text_frame`) behind what
+            this socket was written this turn; False when it must go by ``write_message``
+            instead (a connection without an outbox: closed, or compressed; a large message
+            being written in fragments; a backlog being watched). A connection closing
+            meanwhile drops it (Outbox.flush)."""
+            outbox = self._outbox
+            if outbox is None or self._waiting is not None or self._backlog_mark is not None:
+                return False
+            outbox.add(frame)
+            return True
 
         def _fragmented(self, message: Any, binary: bool) -> bool:
             """Whether ``message`` is written in fragments: a large text, on a connection
@@ -220,7 +302,8 @@ def make_handler(
             stream = self.ws_connection.stream if self.ws_connection else None
             # (tornado's write buffer: no public measure; None once the stream has closed)
             buffered = len(stream._write_buffer or ()) if stream is not None else 0
-            return buffered + self._waiting_chars
+            pending = len(self._outbox) if self._outbox is not None else 0
+            return buffered + pending + self._waiting_chars
 
         def _too_slow(self) -> bool:
             """Drop the socket (True) when its unsent data has stayed over max_send_buffer

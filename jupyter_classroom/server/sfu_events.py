@@ -1,5 +1,6 @@
 """Video through the SFU on the Socket.IO layer: ``rtc:publish``, ``rtc:subscribe``,
-``rtc:subscribe_answer``, ``rtc:unpublish`` and the ``rtc:publishers`` the room hears.
+``rtc:subscribe_answer``, ``rtc:layer``, ``rtc:unpublish`` and the ``rtc:publishers`` the
+room hears.
 
 A part of :class:`~.events.RoomServer`. Members never talk to Janus: their SDP comes through
 this socket, membership is checked here, and the VideoRooms (:mod:`jupyter_classroom.sfu`)
@@ -107,6 +108,7 @@ class SfuEvents(VideoPolicyEvents):
             Event.RTC_SUBSCRIBE: self.rtc_subscribe,
             Event.RTC_SUBSCRIBE_ANSWER: self.rtc_subscribe_answer,
             Event.RTC_UNPUBLISH: self.rtc_unpublish,
+            Event.RTC_LAYER: self.rtc_layer,
             Event.RTC_PUBLISHERS: self.rtc_publishers,
             **self.video_policy_handlers(),  # rtc:policy, rtc:mute_all (mesh or SFU)
         }
@@ -169,6 +171,21 @@ class SfuEvents(VideoPolicyEvents):
         except KeyError:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND, "no subscription to that member: send rtc:subscribe first"
+            ) from None
+        return ok_ack()
+
+    async def rtc_layer(self, sid: str, session: Session, req: p.RtcLayer) -> dict[str, Any]:
+        """A watcher takes the high or low simulcast layer of a publisher it watches (a
+        small tile, a weak connection): Janus's ``configure`` on its subscriber handle."""
+        member_id = await self._sfu_member(sid, session, req.room_id)
+        if req.publisher == member_id:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "a member does not watch itself")
+        try:
+            async with janus_errors():
+                await self._video_rooms.set_layer(req.room_id, member_id, req.publisher, req.layer)
+        except KeyError:
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, "you do not watch that member: send rtc:subscribe first"
             ) from None
         return ok_ack()
 

@@ -23,6 +23,7 @@ export const EventName = {
   RTC_SUBSCRIBE: 'rtc:subscribe',
   RTC_SUBSCRIBE_ANSWER: 'rtc:subscribe_answer',
   RTC_UNPUBLISH: 'rtc:unpublish',
+  RTC_LAYER: 'rtc:layer',
   RTC_POLICY: 'rtc:policy',
   RTC_MUTE_ALL: 'rtc:mute_all',
   SERVER_ANNOUNCE: 'server:announce',
@@ -377,6 +378,19 @@ export interface RtcSubscribeAnswer {
   member_id: string;
   /** length 1..65536 */
   sdp: string;
+}
+
+/**
+ * Extension: take the `high` (full) or `low` (a quarter of the size) layer of
+ * `publisher`'s simulcast video, which this member watches through the SFU. A publisher
+ * sending one layer (aiortc) goes on sending it.
+ */
+export interface RtcLayer {
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  room_id: string;
+  /** length 1..64; pattern ^[A-Za-z0-9_.:-]+$ */
+  publisher: string;
+  layer: 'high' | 'low';
 }
 
 /** Extension (the host): the room's video policy. An absent field stays as it is. */
@@ -1098,6 +1112,7 @@ export interface ClientPayloads {
   'rtc:subscribe': RtcSubscribe;
   'rtc:subscribe_answer': RtcSubscribeAnswer;
   'rtc:unpublish': RoomRef;
+  'rtc:layer': RtcLayer;
   'rtc:publishers': RoomRef;
   'rtc:policy': RtcPolicy;
   'rtc:mute_all': RoomRef;
@@ -1138,6 +1153,7 @@ export interface ClientAcks {
   'rtc:subscribe': SdpReply;
   'rtc:subscribe_answer': OkReply;
   'rtc:unpublish': OkReply;
+  'rtc:layer': OkReply;
   'rtc:publishers': PublishersReply;
   'rtc:policy': VideoPolicy;
   'rtc:mute_all': OkReply;
@@ -1210,6 +1226,7 @@ export interface ClientEvents {
   'rtc:subscribe': (payload: RtcSubscribe, ack: (reply: Ack<SdpReply>) => void) => void;
   'rtc:subscribe_answer': (payload: RtcSubscribeAnswer, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:unpublish': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;
+  'rtc:layer': (payload: RtcLayer, ack: (reply: Ack<OkReply>) => void) => void;
   'rtc:publishers': (payload: RoomRef, ack: (reply: Ack<PublishersReply>) => void) => void;
   'rtc:policy': (payload: RtcPolicy, ack: (reply: Ack<VideoPolicy>) => void) => void;
   'rtc:mute_all': (payload: RoomRef, ack: (reply: Ack<OkReply>) => void) => void;

@@ -11,6 +11,10 @@
  *
  * SDPs carry their ICE candidates (the SFU events have no trickle), so every
  * local description is sent once gathering is complete.
+ *
+ * Simulcast (simulcast.ts): given `simulcast` encodings, the camera goes up in two layers,
+ * and each subscription takes the layer its tile wants (`setTileLayer`, `rtc:layer`), or
+ * the low one for a while when `watchReception` sees its video lose packets or freeze.
  */
 import { Emitter } from './emitter';
 import { MemberLike, PeerEvent } from './mesh';
@@ -20,6 +24,7 @@ import {
   PeerConnectionFactory,
   RemoteTrackEvent
 } from './negotiation';
+import { Layer, LayerChooser, WATCH_INTERVAL_MS, readReception } from './simulcast';
 
 /** How long to wait for ICE gathering before sending what was gathered. */
 export const GATHER_TIMEOUT_MS = 3000;
@@ -33,6 +38,12 @@ export interface SfuOptions {
   /** Sends a request on the classroom socket; resolves with the ack, rejects on a refusal. */
   request: SfuRequest;
   gatherTimeoutMs?: number;
+  /** The encodings to publish the camera in (simulcast.ts's SIMULCAST_ENCODINGS); else one. */
+  simulcast?: ReadonlyArray<RTCRtpEncodingParameters>;
+  /** Look at the received video every WATCH_INTERVAL_MS and take `low` of a weak one. */
+  watchReception?: boolean;
+  /** The clock of the layer choice (tests). */
+  now?: () => number;
 }
 
 /** `rtc:publishers` as the room hears it. */
@@ -74,6 +85,10 @@ export function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void
 interface Subscription {
   pc: RTCPeerConnection | null;
   closed: boolean;
+  /** Janus has our answer: `rtc:layer` may go. */
+  answered: boolean;
+  /** The layer Janus forwards us (its default: the highest). */
+  layer: Layer;
 }
 
 export class SfuVideo {
@@ -92,6 +107,12 @@ export class SfuVideo {
     this._factory = options.createPeerConnection;
     this._request = options.request;
     this._gatherTimeoutMs = options.gatherTimeoutMs ?? GATHER_TIMEOUT_MS;
+    this._simulcast = options.simulcast ?? null;
+    this._now = options.now ?? Date.now;
+    this._layers = new LayerChooser(this._now);
+    if (options.watchReception) {
+      this._watchTimer = setInterval(() => void this.watchReception(), WATCH_INTERVAL_MS);
+    }
   }
 
   get isPublishing(): boolean {
@@ -112,6 +133,56 @@ export class SfuVideo {
     return this._subs.get(memberId)?.pc ?? null;
   }
 
+  /** The layer of `memberId`'s video Janus was asked to forward us (null: not watched). */
+  layerOf(memberId: string): Layer | null {
+    return this._subs.get(memberId)?.layer ?? null;
+  }
+
+  // --- simulcast layers ------------------------------------------------------------
+
+  /** The layer `memberId`'s tile wants (its size); sent when it changes what we take. */
+  setTileLayer(memberId: string, layer: Layer): void {
+    this._layers.setTile(memberId, layer);
+    this._applyLayer(memberId);
+  }
+
+  /** One look at each subscription's received video: a weak one takes the low layer. */
+  async watchReception(): Promise<void> {
+    for (const [memberId, sub] of Array.from(this._subs)) {
+      if (!sub.answered || !sub.pc || sub.closed) {
+        continue;
+      }
+      try {
+        const sample = readReception(await sub.pc.getStats(), this._now());
+        if (sample && !sub.closed) {
+          this._layers.sample(memberId, sample);
+        }
+      } catch {
+        // (closed meanwhile: _applyLayer sees it)
+      }
+      this._applyLayer(memberId); // also when a weak spell ended, or a request was refused
+    }
+  }
+
+  private _applyLayer(memberId: string): void {
+    const sub = this._subs.get(memberId);
+    const layer = this._layers.layer(memberId);
+    if (!sub || !sub.answered || sub.closed || this._disposed || sub.layer === layer) {
+      return;
+    }
+    const before = sub.layer;
+    sub.layer = layer;
+    this._request('rtc:layer', { room_id: this.roomId, publisher: memberId, layer }).catch(error => {
+      if (sub.layer === layer) {
+        sub.layer = before; // Janus forwards what it did: the next look asks again
+      }
+      // not_found: the subscription ended meanwhile (the next one asks again)
+      if (errorCode(error) !== 'not_found' && !sub.closed) {
+        this._error(memberId, error, 'rtc:layer');
+      }
+    });
+  }
+
   // --- members (tiles) ---------------------------------------------------------
 
   addMember(member: MemberLike): void {
@@ -127,6 +198,7 @@ export class SfuVideo {
       return;
     }
     this._closeSubscription(remoteId);
+    this._layers.forget(remoteId);
     this.peerRemoved.emit({ remoteId, byRemote: true });
   }
 
@@ -190,7 +262,8 @@ export class SfuVideo {
   }
 
   private async _subscribe(memberId: string): Promise<void> {
-    const sub: Subscription = { pc: null, closed: false };
+    const sub: Subscription = { pc: null, closed: false, answered: false, layer: 'high' };
+    this._layers.restart(memberId);
     this._subs.set(memberId, sub);
     try {
       const ack = await this._request('rtc:subscribe', { room_id: this.roomId, member_id: memberId });
@@ -214,6 +287,8 @@ export class SfuVideo {
         member_id: memberId,
         sdp: pc.localDescription?.sdp ?? ''
       });
+      sub.answered = true;
+      this._applyLayer(memberId); // Janus starts on the highest layer
     } catch (error) {
       if (this._subs.get(memberId) === sub) {
         this._closeSubscription(memberId);
@@ -276,7 +351,7 @@ export class SfuVideo {
     const pc = (this._pub = this._factory());
     try {
       for (const track of stream.getTracks()) {
-        this._senders.set(track.kind, pc.addTrack(track, stream));
+        this._senders.set(track.kind, this._addTrack(pc, track, stream));
       }
       const done = gathered(pc, this._gatherTimeoutMs);
       await pc.setLocalDescription();
@@ -299,12 +374,22 @@ export class SfuVideo {
     }
   }
 
+  /** The camera in the simulcast layers (where the browser has transceivers), else as it is. */
+  private _addTrack(pc: RTCPeerConnection, track: MediaStreamTrack, stream: MediaStream): RTCRtpSender {
+    if (track.kind === 'video' && this._simulcast && typeof RTCRtpTransceiver !== 'undefined') {
+      const sendEncodings = this._simulcast.map(encoding => ({ ...encoding }));
+      return pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings }).sender;
+    }
+    return pc.addTrack(track, stream);
+  }
+
   /** Closes every connection; tells the room we stopped sending. Unusable after. */
   dispose(): void {
     if (this._disposed) {
       return;
     }
     this._disposed = true;
+    clearInterval(this._watchTimer);
     for (const id of this.watching) {
       this._closeSubscription(id);
     }
@@ -332,6 +417,10 @@ export class SfuVideo {
   private _factory: PeerConnectionFactory;
   private _request: SfuRequest;
   private _gatherTimeoutMs: number;
+  private _simulcast: ReadonlyArray<RTCRtpEncodingParameters> | null;
+  private _layers: LayerChooser;
+  private _now: () => number;
+  private _watchTimer: ReturnType<typeof setInterval> | undefined = undefined;
   private _members = new Map<string, MemberLike>();
   private _subs = new Map<string, Subscription>();
   private _pub: RTCPeerConnection | null = null;

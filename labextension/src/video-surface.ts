@@ -15,9 +15,12 @@
  * camera and microphone buttons disabled, with a tooltip saying why); `rtc:mute_all` turns the
  * microphone off (the member may turn it on again while publishing is allowed).
  *
+ * The other members' tiles are video-tiles.ts's (`RemoteTiles`).
+ *
  * DOM hooks: the host gets `.jc-video[data-status][data-attached][data-publishing][data-video-mode]
  * [data-layout][data-may-publish]`, tiles are `.jc-video-tile[data-member-id][data-state][data-audio]
- * [data-video][data-lecture-role]`; the host's controls are `.jc-video-host-controls` buttons.
+ * [data-video][data-lecture-role][data-layer]` (`data-layer`: the simulcast layer a tile takes through
+ * the SFU, simulcast.ts); the host's controls are `.jc-video-host-controls` buttons.
  */
 import {
   DEFAULT_POLICY,
@@ -26,7 +29,6 @@ import {
   mayPublishUnder,
   readPolicy,
   tileRole,
-  tileShown,
   toggled
 } from './lecture';
 import { DEFAULT_MAX_PUBLISHERS, Mesh, mayPublish } from './mesh';
@@ -34,6 +36,8 @@ import { SignalData } from './negotiation';
 import { isRefusal, refusalMessage } from './page/connect';
 import { AttachAck, LinkState, RequestError, RoomLink } from './page/session';
 import { PublishersEvent, SfuVideo } from './sfu';
+import { SIMULCAST_ENCODINGS } from './simulcast';
+import { RemoteTiles } from './video-tiles';
 
 /** How a room carries video: `mesh` (peer to peer) or `sfu` (through the server's Janus). */
 export type VideoMode = 'mesh' | 'sfu';
@@ -119,6 +123,11 @@ export class VideoSurface {
 
     this._grid = document.createElement('div');
     this._grid.className = 'jc-video-grid';
+    this._remote = new RemoteTiles(
+      this._grid,
+      () => ({ hostId: this._hostId, policy: this._policy }),
+      () => this._setStatus(this._statusCode, `${this._mediaMessage} Click a video to hear it.`.trim())
+    );
 
     this._localEl = document.createElement('div');
     this._localEl.className = 'jc-video-box jc-video-local';
@@ -197,8 +206,7 @@ export class VideoSurface {
       }),
       link.on('rtc:media', (ev: { from: string; audio: boolean; video: boolean }) => {
         if (typeof ev.from === 'string') {
-          this._remoteMedia.set(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
-          this._showRemoteMedia(ev.from);
+          this._remote.setMedia(ev.from, { audio: ev.audio !== false, video: ev.video !== false });
         }
       }),
       link.on('rtc:signal', (ev: { from: string; data: SignalData }) => {
@@ -312,7 +320,8 @@ export class VideoSurface {
       return;
     }
     this._mesh?.dispose();
-    this._clearRemoteTiles();
+    this._remote.sfu = null;
+    this._remote.clear();
     this._steadyStatus = null;
     this._roomId = roomId;
     this._localId = ack.you.id;
@@ -387,18 +396,14 @@ export class VideoSurface {
 
   /** Tiles and tracks from the transport's signals (the same for the mesh and the SFU). */
   private _connectTransport(transport: Transport): void {
+    this._remote.sfu = transport instanceof SfuVideo ? transport : null;
     transport.peerAdded.connect(({ remoteId, member }) => {
-      this._addTile(remoteId, member.name);
+      this._remote.add(remoteId, member.name);
       this._announceMedia(remoteId); // it cannot know yet whether we are muted
     });
-    transport.peerRemoved.connect(({ remoteId }) => this._removeTile(remoteId));
-    transport.trackAdded.connect(({ remoteId, track, streams }) => this._onRemoteTrack(remoteId, track, streams));
-    transport.connectionStateChanged.connect(({ remoteId, state }) => {
-      const tile = this._tiles.get(remoteId);
-      if (tile) {
-        tile.el.dataset.state = state;
-      }
-    });
+    transport.peerRemoved.connect(({ remoteId }) => this._remote.remove(remoteId));
+    transport.trackAdded.connect(({ remoteId, track }) => this._remote.addTrack(remoteId, track));
+    transport.connectionStateChanged.connect(({ remoteId, state }) => this._remote.setState(remoteId, state));
     transport.errorOccurred.connect(({ remoteId, error, context }) =>
       console.warn(`jupyter-classroom: WebRTC ${context} with ${remoteId} failed`, error)
     );
@@ -414,7 +419,10 @@ export class VideoSurface {
       roomId,
       localId: this._localId,
       createPeerConnection: () => new RTCPeerConnection({ iceServers }),
-      request: (event, payload) => link.request(event, payload, ACK_TIMEOUT_MS) as Promise<Record<string, unknown>>
+      request: (event, payload) => link.request(event, payload, ACK_TIMEOUT_MS) as Promise<Record<string, unknown>>,
+      // two layers up; each tile takes the one its size needs (video-tiles.ts)
+      simulcast: SIMULCAST_ENCODINGS,
+      watchReception: true
     });
     this._mesh = sfu;
     this._connectTransport(sfu);
@@ -438,7 +446,8 @@ export class VideoSurface {
   private _switchTo(link: RoomLink, mode: VideoMode): void {
     this._mesh?.dispose(); // the mesh says bye to each peer; their tiles go
     this._mesh = null;
-    this._clearRemoteTiles();
+    this._remote.sfu = null;
+    this._remote.clear();
     if (mode === 'sfu') {
       this._startSfu(link);
     } else if (link.attached) {
@@ -525,12 +534,6 @@ export class VideoSurface {
     }
   }
 
-  /** A tile's place in the layout; gone while its member may not publish. */
-  private _placeTile(memberId: string, el: HTMLElement): void {
-    el.dataset.lectureRole = tileRole(memberId, this._hostId, this._policy);
-    el.hidden = !tileShown(memberId, this._hostId, this._policy);
-  }
-
   /** Publishing is not allowed: watch only. */
   private _watchOnly(): void {
     this._publishAllowed = false;
@@ -546,7 +549,7 @@ export class VideoSurface {
     this.el.dataset.mayPublish = String(this._policyAllows());
     this._localEl.dataset.lectureRole = tileRole(this._localId, this._hostId, policy);
     this._localEl.hidden = this._localId !== '' && !this._policyAllows();
-    this._tiles.forEach((tile, id) => this._placeTile(id, tile.el));
+    this._remote.placeAll();
     this._hostControls.hidden = !this._isHost;
     this._lectureBtn.setAttribute('aria-pressed', String(policy.lecture));
     this._studentsBtn.setAttribute('aria-pressed', String(!policy.students_publish));
@@ -588,8 +591,8 @@ export class VideoSurface {
     this._off = [];
     this._mesh?.dispose();
     this._mesh = null;
-    this._clearRemoteTiles();
-    this._remoteMedia.clear();
+    this._remote.sfu = null;
+    this._remote.clear(true);
     this._members.clear();
     this._announcedMedia = '';
     const link = this._link;
@@ -829,43 +832,7 @@ export class VideoSurface {
     this._updateButtons();
   }
 
-  // --- remote tiles -------------------------------------------------------
-
-  private _addTile(remoteId: string, name: string): void {
-    if (this._tiles.has(remoteId)) {
-      return;
-    }
-    const el = document.createElement('div');
-    el.className = 'jc-video-box jc-video-tile';
-    el.dataset.memberId = remoteId;
-    el.dataset.state = 'new';
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    const label = document.createElement('div');
-    label.className = 'jc-video-name';
-    label.textContent = name;
-    el.append(video, label);
-    this._tiles.set(remoteId, { el, video, stream: null });
-    this._placeTile(remoteId, el);
-    this._showRemoteMedia(remoteId);
-    // Clicking a tile resumes playback blocked by the autoplay policy.
-    el.addEventListener('click', () => {
-      video.muted = false;
-      void video.play().catch(() => undefined);
-    });
-    this._grid.append(el);
-  }
-
-  /** Mark a tile with what its member said of their microphone and camera (`rtc:media`). */
-  private _showRemoteMedia(remoteId: string): void {
-    const tile = this._tiles.get(remoteId);
-    const state = this._remoteMedia.get(remoteId);
-    if (tile && state) {
-      tile.el.dataset.audio = state.audio ? 'on' : 'off';
-      tile.el.dataset.video = state.video ? 'on' : 'off';
-    }
-  }
+  // --- what others show of us (their tiles are video-tiles.ts) ---------------
 
   /**
    * Tell the room (or one member who just connected) whether our microphone and camera are
@@ -888,56 +855,6 @@ export class VideoSurface {
     }
     const payload = { room_id: this._roomId, audio, video, ...(to === undefined ? {} : { to }) };
     void link.request('rtc:media', payload, ACK_TIMEOUT_MS).catch(() => undefined);
-  }
-
-  private _onRemoteTrack(
-    remoteId: string,
-    track: MediaStreamTrack,
-    streams: ReadonlyArray<MediaStream>
-  ): void {
-    const tile = this._tiles.get(remoteId);
-    if (!tile) {
-      return;
-    }
-    if (!tile.stream) {
-      tile.stream = new MediaStream();
-      tile.video.srcObject = tile.stream;
-    }
-    const stream = tile.stream;
-    for (const old of stream.getTracks()) {
-      if (old.kind === track.kind && old !== track) {
-        stream.removeTrack(old);
-      }
-    }
-    if (!stream.getTracks().includes(track)) {
-      stream.addTrack(track);
-    }
-    track.addEventListener('ended', () => stream.removeTrack(track));
-    void streams;
-    tile.el.dataset.hasVideo = String(stream.getVideoTracks().length > 0);
-    tile.video.play().catch(() => {
-      // Autoplay with sound was refused: play muted, unmute on click.
-      tile.video.muted = true;
-      tile.el.dataset.muted = 'true';
-      void tile.video.play().catch(() => undefined);
-      this._setStatus(this._statusCode, `${this._mediaMessage} Click a video to hear it.`.trim());
-    });
-  }
-
-  private _removeTile(remoteId: string): void {
-    const tile = this._tiles.get(remoteId);
-    if (!tile) {
-      return;
-    }
-    tile.video.srcObject = null;
-    tile.el.remove();
-    this._tiles.delete(remoteId);
-  }
-
-  private _clearRemoteTiles(): void {
-    for (const id of Array.from(this._tiles.keys())) {
-      this._removeTile(id);
-    }
   }
 
   // --- UI helpers ---------------------------------------------------------
@@ -1000,6 +917,8 @@ export class VideoSurface {
 
   private _statusEl!: HTMLDivElement;
   private _grid!: HTMLDivElement;
+  /** The other members' tiles. */
+  private _remote!: RemoteTiles;
   private _localEl!: HTMLDivElement;
   private _localVideo!: HTMLVideoElement;
   private _muteBtn!: HTMLButtonElement;
@@ -1040,9 +959,6 @@ export class VideoSurface {
   private _outStream: MediaStream | null = null;
   private _cameraTrack: MediaStreamTrack | null = null;
   private _screenTrack: MediaStreamTrack | null = null;
-  /** What each remote member last said of their microphone and camera. */
-  private _remoteMedia = new Map<string, { audio: boolean; video: boolean }>();
   /** The state we last told the room (`audio/video`), to send only changes. */
   private _announcedMedia = '';
-  private _tiles = new Map<string, { el: HTMLDivElement; video: HTMLVideoElement; stream: MediaStream | null }>();
 }

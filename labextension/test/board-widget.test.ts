@@ -278,11 +278,16 @@ describe('the board in the classroom panel (WidgetShelf)', () => {
     assert.equal(place.textContent, 'Show in the panel');
     assert.equal(link.state.value, 'attached');
 
-    // a widget disposed while in the panel leaves it
+    // a widget closed while in the panel (it has no tab there) is disposed and leaves it
+    const close = widget.node.querySelector<HTMLButtonElement>('.jc-widget-close')!;
+    assert.equal(close.hidden, true, 'docked: its tab closes it');
     place.click();
-    widget.dispose();
+    assert.equal(close.hidden, false, 'in the panel: a Close button');
+    close.click();
+    assert.ok(widget.isDisposed);
     assert.equal(shelf.widgets.length, 0);
     assert.equal(shelfNode.children.length, 0);
+    assert.notEqual(boards.open(link), widget, 'opening the board again makes a new widget');
     dock.dispose();
   });
 });

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import statistics
 import time
 from datetime import datetime, timezone
@@ -36,6 +35,7 @@ import pytest
 from .classroom_page import NotebookPage, hex_rgb, wait_until, write_notebook
 from .lab import ROOT, Lab
 from .notebook7_page import NOTEBOOK7_APP_NAME, Notebook7Page
+from .performance_doc import replace_section
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -221,7 +221,6 @@ def measure(ada: NotebookPage, bob: NotebookPage, row: float) -> dict[str, dict[
     }
 
 
-PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 PERFORMANCE_HEADING = "## Browser board latency, idle and while a cell runs (Chromium, loopback)"
 
 
@@ -254,13 +253,7 @@ that frame's own rAF timestamp. While a cell runs, nothing here goes through a k
 |---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
-    text = PERFORMANCE_DOC.read_text() if PERFORMANCE_DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(PERFORMANCE_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    PERFORMANCE_DOC.write_text(text)
+    replace_section(PERFORMANCE_HEADING, section)
 
 
 def shows(page: NotebookPage, x: float, y: float, color: str, r: int = 3) -> bool:

@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import platform
-import re
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Any
 import pytest
 
 from .classroom_page import WATCH_INK_JS, WATCH_PEN_DOWN_JS, NotebookPage, hex_rgb, wait_until
-from .lab import ROOT, Lab
+from .lab import Lab
+from .performance_doc import replace_section
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -36,7 +36,6 @@ PASSWORD = "eigen"
 JOIN_DIALOG = ".widget-hbox:has(input[placeholder='Room password'])"
 LATENCY_SAMPLES = 15
 LATENCY_PEN_WIDTH = 16  # the widest pen in the toolbar
-PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 LATENCY_HEADING = "## End-to-end ink latency (Chromium, loopback)"
 
 
@@ -172,14 +171,7 @@ ink (`getImageData` polled every frame, so figures are rounded up to a frame, ~1
 | pen to local ink | the browser board paints it on the next animation frame (no kernel) | {result["local_median_ms"]:.0f} ms | {result["local_p90_ms"]:.0f} ms |
 | pen to remote ink | that frame's ops on the page socket, room server (`board:ops`), student's page | {result["remote_median_ms"]:.0f} ms | {result["remote_p90_ms"]:.0f} ms |
 """
-    PERFORMANCE_DOC.parent.mkdir(exist_ok=True)
-    text = PERFORMANCE_DOC.read_text() if PERFORMANCE_DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(LATENCY_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    PERFORMANCE_DOC.write_text(text)
+    replace_section(LATENCY_HEADING, section)
 
 
 def test_instructor_and_student_in_two_browsers(

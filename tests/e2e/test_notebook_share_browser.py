@@ -32,6 +32,7 @@ import pytest
 
 from .classroom_page import wait_until
 from .lab import ROOT, Lab
+from .performance_doc import replace_section
 from .test_board_browser import summary
 from .test_panel_browser import PANEL, PanelPage, write_display_name
 
@@ -266,7 +267,6 @@ class Person(PanelPage):
         return bool(self.page.evaluate(ACTIVE_IN_VIEW_JS, cell_id))
 
 
-PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 PERFORMANCE_HEADING = "## Shared notebook (Chromium, loopback)"
 
 
@@ -308,13 +308,7 @@ Before the view rendered lazily, it rendered all cells up front: Join → all 20
 Bytes per keystroke: {frames["bytes_per_keystroke"]:.0f} (in {frames["frames"]} `notebook:patch` packets of
 {frames["mean_frame_bytes"]:.0f} bytes on average, {frames["patches"]} patches).
 """
-    text = PERFORMANCE_DOC.read_text() if PERFORMANCE_DOC.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(PERFORMANCE_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    PERFORMANCE_DOC.write_text(text)
+    replace_section(PERFORMANCE_HEADING, section)
 
 
 def test_shared_notebook_live_untrusted_copyable(

@@ -427,6 +427,75 @@ def test_the_host_lectures_students_watch_and_are_muted(
     cleo.page.locator(".jc-video").screenshot(path=str(DOCS / "lecture.png"))
 
 
+def received_video(page: NotebookPage, member_id: str) -> dict[str, Any] | None:
+    """What ``page`` receives of ``member_id``'s camera: the tile's layer (``data-layer``)
+    and the inbound-rtp video's frame width on the connection that plays it."""
+    found = page.page.evaluate(RECEIVED_VIDEO_JS, member_id)
+    return dict(found) if found else None
+
+
+def test_small_tiles_take_the_low_layer_and_the_large_tile_the_high(
+    new_page: Any, lab: Lab, artifacts: Path, playwright_api: Any, janus: JanusConfig
+) -> None:
+    """Simulcast: every page publishes two layers of its camera (Chromium's two outbound-rtp
+    encodings, ``h`` and ``l``, of different widths); in the lecture layout a student's page
+    takes the teacher's large tile in the high layer and the other student's strip tile in
+    the low one (``rtc:layer``, Janus's ``configure``): the widths it receives say so. Back to
+    the grid of two, both tiles are large again and the student's comes in the high layer."""
+    expect = playwright_api.expect
+    expect.set_options(timeout=30_000)
+    room_file = "sfu-layers-room.txt"
+    teacher_cell, _ = classroom_setup_cells("SFU layers e2e", room_file)
+    teacher = open_in_class(new_page, lab, artifacts, "layers-teacher", teacher_cell)
+    ben = open_in_class(new_page, lab, artifacts, "layers-ben", joiner_cell("Ben", room_file))
+    cleo = open_in_class(new_page, lab, artifacts, "layers-cleo", joiner_cell("Cleo", room_file))
+    teacher_id, ben_id = teacher.local_member_id(), ben.local_member_id()
+    for page in (teacher, ben, cleo):
+        expect(page.page.locator(".jc-video")).to_have_attribute(
+            "data-publishing", "true", timeout=45_000
+        )
+
+    # the teacher's camera goes up in two layers of different widths
+    def two_layers() -> list[dict[str, Any]] | None:
+        sent = teacher.page.evaluate(OUTBOUND_VIDEO_JS)
+        widths = {layer["rid"]: layer["width"] for layer in sent if layer["width"]}
+        return sent if set(widths) == {"h", "l"} and widths["h"] > widths["l"] else None
+
+    sent = wait_until(two_layers, 30, "the teacher's camera sent in two layers")
+    print("the teacher sends", sent)
+
+    controls = teacher.page.locator(".jc-video-host-controls")
+    controls.locator(".jc-video-lecture").click()
+    teacher_tile = cleo.page.locator(f".jc-video-tile[data-member-id='{teacher_id}']")
+    ben_tile = cleo.page.locator(f".jc-video-tile[data-member-id='{ben_id}']")
+    expect(teacher_tile).to_have_attribute("data-lecture-role", "main")
+    expect(teacher_tile).to_have_attribute("data-layer", "high")
+    expect(ben_tile).to_have_attribute("data-lecture-role", "strip")
+    expect(ben_tile).to_have_attribute("data-layer", "low")
+
+    def lecture_widths() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        large, small = received_video(cleo, teacher_id), received_video(cleo, ben_id)
+        if not (large and small and large["width"] and small["width"]):
+            return None
+        return (large, small) if large["width"] >= 2 * small["width"] else None
+
+    large, small = wait_until(lecture_widths, 40, "Cleo receives the teacher high, Ben low")
+    print("in the lecture layout Cleo receives", {"teacher": large, "ben": small})
+    cleo.screenshot("sfu-07-layers-lecture", ".jc-video")
+
+    # the grid of two: Ben's tile is large again, and comes in the high layer
+    controls.locator(".jc-video-lecture").click()
+    expect(ben_tile).to_have_attribute("data-layer", "high")
+    grown = wait_until(
+        lambda: (
+            (found := received_video(cleo, ben_id)) and found["width"] >= 2 * small["width"]
+        ) and found,
+        40,
+        "Cleo receives Ben in the high layer",
+    )  # fmt: skip
+    print("in the grid Cleo receives Ben", grown)
+
+
 def test_students_watch_only_in_a_mesh_room(
     new_page: Any, tmp_path_factory: pytest.TempPathFactory, artifacts: Path,
     playwright_api: Any,
@@ -476,6 +545,43 @@ def test_students_watch_only_in_a_mesh_room(
 
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+# The layer a tile takes and the width of the video it receives (inbound-rtp's frameWidth on
+# the connection whose receiver plays the tile's video track).
+RECEIVED_VIDEO_JS = """
+async (memberId) => {
+  const tile = document.querySelector(`.jc-video-tile[data-member-id="${memberId}"]`);
+  const video = tile && tile.querySelector('video');
+  const track = video && video.srcObject && video.srcObject.getVideoTracks()[0];
+  if (!track) return null;
+  const pc = window.__jcPcs.find(
+    pc => pc.connectionState !== 'closed' && pc.getReceivers().some(r => r.track === track));
+  if (!pc) return null;
+  let width = 0, frames = 0;
+  (await pc.getStats()).forEach(r => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      width = r.frameWidth || 0;
+      frames = r.framesDecoded || 0;
+    }
+  });
+  return { layer: tile.dataset.layer, width, frames, videoWidth: video.videoWidth };
+}
+"""
+
+# The page's outbound video encodings: rid, width, frames encoded.
+OUTBOUND_VIDEO_JS = """
+async () => {
+  const out = [];
+  for (const pc of window.__jcPcs) {
+    if (pc.connectionState === 'closed') continue;
+    (await pc.getStats()).forEach(r => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video')
+        out.push({ rid: r.rid || '', width: r.frameWidth || 0, frames: r.framesEncoded || 0 });
+    });
+  }
+  return out;
+}
+"""
 AUDIO_LISTEN_MS = 2500
 
 # The audio track a page plays in ``memberId``'s tile: listened to through an AnalyserNode for

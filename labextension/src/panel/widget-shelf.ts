@@ -106,17 +106,28 @@ export class WidgetShelf {
   }
 }
 
-/** A "Show in the panel" / "Show beside the notebook" button at the top of a room widget. */
+/**
+ * A "Show in the panel" / "Show beside the notebook" button at the top of a room widget, and,
+ * while the widget is in the panel (where it has no tab to close it by), a "Close" button.
+ */
 export function placeButton(widget: Widget, shelf: WidgetShelf, dock: (widget: Widget) => void): HTMLButtonElement {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'jp-Button jp-mod-styled jc-widget-place';
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'jp-Button jp-mod-styled jc-widget-close';
+  close.textContent = 'Close';
+  close.title = 'Close it, as its tab would beside the notebook';
+  // a docked widget's tab closing disposes it; the same here
+  close.addEventListener('click', () => widget.dispose());
   const label = (): void => {
     const held = shelf.holds(widget);
     button.textContent = held ? 'Show beside the notebook' : 'Show in the panel';
     button.title = held
       ? 'Put it back in the main area (or the sidebar the settings name)'
       : 'Move it into the classroom panel, under the room';
+    close.hidden = !held;
     widget.node.dataset.place = held ? 'panel' : 'dock';
   };
   button.addEventListener('click', () => {
@@ -129,7 +140,10 @@ export function placeButton(widget: Widget, shelf: WidgetShelf, dock: (widget: W
   });
   const off = shelf.changed.connect(label);
   widget.disposed.connect(() => off());
-  widget.node.prepend(button);
+  const bar = document.createElement('div');
+  bar.className = 'jc-widget-placebar';
+  bar.append(button, close);
+  widget.node.prepend(bar);
   label();
   return button;
 }
