@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from jupyter_classroom.server import batching
 from jupyter_classroom.server.batching import OpBatcher
 
 from .helpers import host_and_python_member, stroke
@@ -90,11 +91,13 @@ async def test_the_tick_lengthens_while_the_loop_is_behind_and_recovers():
         sent.append((room_id, ops))
 
     batcher = OpBatcher(send, min_interval=0.01, max_interval=0.1)
-    # a loop kept busy (each tick's timer fires ~30 ms late): the tick grows
+    # a loop kept busy (the process at a whole core, each tick's timer late): the tick grows
     for n in range(8):
         batcher.add("r", {"seq": 2 * n + 1})
         batcher.add("r", {"seq": 2 * n + 2})
-        time.sleep(0.03)  # noqa: ASYNC251 - on purpose: the loop is blocked past the tick
+        busy_until = time.perf_counter() + 0.03
+        while time.perf_counter() < busy_until:  # on purpose: the loop is blocked past the tick
+            pass
         await asyncio.sleep(0)
         await asyncio.sleep(0.001)
     busy = batcher.interval
@@ -108,6 +111,55 @@ async def test_the_tick_lengthens_while_the_loop_is_behind_and_recovers():
         batcher.add("r", {"seq": 0})
         await asyncio.sleep(batcher.interval + 0.005)
     assert batcher.interval < busy / 2
+
+
+class FakeClock:
+    """batching.py's ``time``: wall and CPU time moved by the test."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def monotonic(self) -> float:
+        return self.wall
+
+    def process_time(self) -> float:
+        return self.cpu
+
+    def run(self, batcher: OpBatcher, share: float, seconds: float = 2.0) -> float:
+        """``seconds`` of ticks on time every 5 ms using ``share`` of a core: the tick then."""
+        for _ in range(round(seconds / 0.005)):
+            self.wall += 0.005
+            self.cpu += 0.005 * share
+            batcher._adapt(0.0)
+        return batcher.interval
+
+
+def test_the_tick_aims_at_a_share_of_a_core_within_a_latency_target(monkeypatch):
+    """Busy, the tick lengthens to the target and holds there (rather than spending what CPU
+    is spare on shorter ticks, or swinging between the extremes); only an overloaded process
+    goes past it; an idle one comes back to the shortest tick."""
+    clock = FakeClock()
+    monkeypatch.setattr(batching, "time", clock)
+
+    async def send(room_id: str, ops: list) -> None:
+        pass
+
+    batcher = OpBatcher(send)
+    assert clock.run(batcher, 0.3) == batcher.min_interval  # one busy room: the shortest
+    assert clock.run(batcher, 0.7) == batcher.target_interval  # ten: the target, no further
+    assert clock.run(batcher, 0.7) == batcher.target_interval
+    assert clock.run(batcher, 0.5, 0.5) == batcher.target_interval  # in the band: held
+    assert clock.run(batcher, 0.95) == batcher.max_interval  # overloaded: the longest
+    assert clock.run(batcher, 0.7) == batcher.target_interval  # keeping up: the target
+    assert clock.run(batcher, 0.95) == batcher.max_interval
+    assert clock.run(batcher, 0.2) == batcher.min_interval  # idle again
+    # a stall makes every room's tick late at once: one step, not one per room
+    for _ in range(10):
+        batcher._adapt(0.03)
+    assert batcher.interval == batcher.min_interval * 1.25
+    clock.wall += 2 * batching.LATE_STEP
+    batcher._adapt(0.03)
+    assert batcher.interval == batcher.min_interval * 1.25 * 1.25
 
 
 async def test_an_op_after_a_quiet_tick_goes_at_once_a_burst_waits_for_the_tick():

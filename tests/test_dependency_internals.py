@@ -88,6 +88,42 @@ async def test_socketio_manager_rooms_participants_and_eio_sids(sio):
     )
 
 
+async def test_socketio_membership_changes_go_through_basic_enter_and_leave(sio):
+    """DirectFanoutManager keeps each channel's recipients until its membership changes,
+    which it hears of in ``basic_enter_room`` / ``basic_leave_room``: python-socketio's
+    connect, enter, leave, close and disconnect must all go through them."""
+    manager = sio.manager
+    key = ("/", "room:r1")
+    kept: list[tuple[str, str, Any, Any]] = []
+
+    def forgotten(step: str) -> None:
+        assert key not in manager._targets, moved(
+            "python-socketio", f"{step} changing rooms through basic_enter/leave_room",
+            "server/fanout.py (DirectFanoutManager._targets)",
+        )  # fmt: skip
+        manager._targets[key] = kept
+
+    a = await manager.connect("eio-a", "/")
+    manager._targets[("/", None)] = kept
+    await manager.connect("eio-b", "/")
+    assert ("/", None) not in manager._targets, moved(
+        "python-socketio", "connect entering the sid through basic_enter_room", "server/fanout.py"
+    )
+    manager._targets[key] = kept
+    await manager.enter_room(a, "/", "room:r1")
+    forgotten("enter_room")
+    await manager.leave_room(a, "/", "room:r1")
+    forgotten("leave_room")
+    await manager.enter_room(a, "/", "room:r1")
+    manager._targets[key] = kept
+    await manager.close_room("room:r1", "/")
+    forgotten("close_room")
+    await manager.enter_room(a, "/", "room:r1")
+    manager._targets[key] = kept
+    await manager.disconnect(a, "/")
+    forgotten("disconnect")
+
+
 async def test_socketio_server_parts_the_fanout_sends_with(sio):
     where = "server/fanout.py (DirectFanoutManager.emit)"
     assert sio.packet_class is jsoncodec.Packet, moved(
@@ -339,6 +375,23 @@ def test_tornado_server_frames_are_what_the_outbox_builds():
         assert written == [outbox.text_frame(text)], moved(
             "tornado", "the bytes of a server's text frame", where
         )
+
+
+def test_tornado_stream_writes_a_plain_socket_with_send():
+    """Outbox.flush sends to a plain IOStream's socket itself while tornado's write buffer is
+    empty, as tornado's own write would (write_to_fd: ``socket.send``), and hands tornado
+    what the kernel did not take."""
+    where = "server/outbox.py (Outbox.flush)"
+    assert "self.socket.send(" in inspect.getsource(tornado.iostream.IOStream.write_to_fd), moved(
+        "tornado", "IOStream.write_to_fd writing with socket.send", where
+    )
+    assert callable(getattr(tornado.iostream.IOStream, "closed", None)), moved(
+        "tornado", "IOStream.closed()", where
+    )
+    handle_write = inspect.getsource(tornado.iostream.BaseIOStream._handle_write)
+    assert "self._write_buffer" in handle_write, moved(
+        "tornado", "IOStream._write_buffer holding what is still to write", where
+    )
 
 
 async def test_tornado_stream_write_takes_a_bytearray_and_resolves_when_sent():

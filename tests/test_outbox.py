@@ -230,3 +230,43 @@ async def test_outboxes_of_a_closed_loop_are_forgotten():
     assert loop not in outbox._turns
     box.flush()  # the stream went: dropped
     assert len(box) == 0
+
+
+async def test_a_channels_recipients_follow_joins_leaves_and_disconnects(connect, server):
+    """The fan-out keeps each channel's recipients (and their sockets' handlers) between
+    broadcasts: whoever joins after one gets the next, whoever leaves or goes gets no more."""
+    alice = await connect("alice")
+    bob = await connect("bob", auth={"batch": True})
+    room_id = (await alice.create("recipients"))["room"]["id"]
+    await bob.join(room_id)
+    manager = server.app.room_server.sio.manager
+
+    async def draw(n: int) -> None:
+        await alice.ok("board:op", {"room_id": room_id, "op": stroke(f"s{n}", (n, n))})
+
+    async def seqs(peer: Any, count: int) -> list[int]:
+        got: list[int] = []
+        while len(got) < count:
+            got += [op["seq"] for op in (await peer.next("board:ops"))["ops"]]
+        return got
+
+    await draw(1)
+    assert await seqs(bob, 1) == [1]
+    assert manager._targets  # kept for the next broadcast
+    carol = await connect("carol", auth={"batch": True})
+    await carol.join(room_id)
+    await draw(2)
+    assert await seqs(bob, 1) == [2]
+    assert await seqs(carol, 1) == [2]  # joined after the channel's recipients were kept
+    await carol.ok("room:leave", {"room_id": room_id})
+    await bob.disconnect()
+    await draw(3)
+    dave = await connect("dave", auth={"batch": True})
+    await dave.join(room_id)
+    await draw(4)
+    got: list[int] = []
+    while 4 not in got:
+        got += await seqs(dave, 1)
+    assert set(got) <= {3, 4}  # (3 if its tick was still to go when dave joined)
+    await carol.nothing("board:ops", wait=0.2)
+    assert bob.drain("board:ops") == []

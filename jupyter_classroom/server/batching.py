@@ -11,14 +11,19 @@ A room that sent nothing for a tick sends its next op at once (on the next turn 
 so ops read in the same turn still go together): a lone pointer event waits for no tick, and
 a room still sends at most one frame per tick.
 
-The tick adapts to load. While the process is busy (it used more than ``busy_share`` of a
-core over the last tenth of a second, or a flush timer fired late: the event loop is behind)
-the tick lengthens, so there are fewer, larger frames and the server keeps up with whatever
-is offered; otherwise it shortens back towards ``min_interval``, for low latency. It stops at
-``max_interval``, 50 ms: since frames are coalesced per socket (:mod:`.outbox`) a frame costs
-little enough that ten busy rooms keep up at that tick, and a longer one only adds latency
-(ten rooms, twice their load, 20 s bench runs of 2026-12-02: a 250 ms cap gave p99 242 /
-478 ms, 50 ms 62 / 278 ms, for about a tenth more CPU per point).
+The tick adapts to load, aiming at a share of a core rather than at spending what is spare:
+each tenth of a second, while the process used more than ``busy_share`` of a core, the tick
+lengthens (fewer, larger frames: what a tick costs is a frame per member socket), up to
+``target_interval``, the longest tick that keeps a room's ink prompt; while it used under
+``idle_share`` it shortens back towards ``min_interval``, for low latency; in between it
+holds (a steady tick: its wait, not a swing between extremes, is what the latency is made
+of). Only a process that cannot keep up at that tick (over ``overload_share`` of a core, or
+a tick's timer firing more than a tick late: the event loop is behind) lengthens it further,
+up to ``max_interval``, 50 ms (and back to the target once it keeps up): since frames are
+coalesced per socket (:mod:`.outbox`) a frame costs little enough that ten busy rooms keep
+up at that tick, and a longer one only adds latency (ten rooms, twice their load, 20 s bench
+runs of 2026-12-02: a 250 ms cap gave p99 242 / 478 ms, 50 ms 62 / 278 ms, for about a tenth
+more CPU per point).
 
 What a tick gathers is made smaller before it goes: a stroke's consecutive extends become one
 op (:mod:`.coalesce`: every point kept, every seq accounted for), and of a member's cursor
@@ -51,6 +56,7 @@ Notify = Callable[[str, list[str], int], Awaitable[None]]
 
 DELAY_REPEAT = 1.0  # seconds between two board:delayed of a room while it stays late
 DELAY_CLEAR = 1.0  # seconds without a late frame after which a room is told it caught up
+LATE_STEP = 0.01  # seconds between two lengthenings of the tick for late timers
 
 
 class _Delay:
@@ -74,7 +80,7 @@ class OpBatcher:
         send: Send,
         min_interval: float = 0.002,
         max_interval: float = 0.05,
-        busy_share: float = 0.8,
+        busy_share: float = 0.6,
         send_cursors: SendCursors | None = None,
         notify_delay: Notify | None = None,
         delay_notice: float = 0.5,
@@ -88,9 +94,12 @@ class OpBatcher:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.busy_share = busy_share
+        self.idle_share = 0.45
+        self.overload_share = 0.9
+        self.target_interval = 0.025
         self.interval = min_interval
-        self._busy = False
         self._sampled = (time.monotonic(), time.process_time())
+        self._late_at = float("-inf")  # when a late tick last lengthened the tick
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._cursors: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {}  # room -> member
         self._since: dict[str, float] = {}  # room -> loop time its oldest pending item came
@@ -129,17 +138,31 @@ class OpBatcher:
         self._tasks.spawn(self.flush(room_id))
 
     def _adapt(self, lateness: float) -> None:
-        wall, cpu = time.monotonic(), time.process_time()
-        if wall - self._sampled[0] >= 0.1:
-            share = (cpu - self._sampled[1]) / (wall - self._sampled[0])
-            self._busy = share > self.busy_share
-            self._sampled = (wall, cpu)
-        # Busy: back off by a quarter. Otherwise creep back down by a twentieth, so that a
-        # passing spike decays within a second or so.
-        if self._busy or lateness > self.interval / 4:
-            self.interval = min(self.max_interval, self.interval * 1.25)
-        else:
-            self.interval = max(self.min_interval, self.interval * 0.95)
+        interval = self.interval
+        wall = time.monotonic()
+        if lateness > interval:
+            # the loop is behind by more than a tick: back off now, a step per LATE_STEP
+            # (the rooms' ticks a stall made late at once are one step, not one each)
+            if wall - self._late_at >= LATE_STEP:
+                self._late_at = wall
+                self.interval = min(self.max_interval, max(interval, self.min_interval) * 1.25)
+            return
+        if wall - self._sampled[0] < 0.1:
+            return
+        cpu = time.process_time()
+        share = (cpu - self._sampled[1]) / (wall - self._sampled[0])
+        self._sampled = (wall, cpu)
+        # one step per tenth of a second, a quarter at a time: from the shortest tick to the
+        # target in about a second and a half, and back
+        target = max(self.target_interval, self.min_interval)
+        if share > max(self.overload_share, self.busy_share):
+            self.interval = max(interval, min(self.max_interval, interval * 1.25))
+        elif interval > target:  # past the target only while overloaded (or late)
+            self.interval = max(target, interval / 1.25)
+        elif share > self.busy_share:
+            self.interval = min(target, interval * 1.25)
+        elif share < self.idle_share:
+            self.interval = max(self.min_interval, interval / 1.25)
 
     async def flush(self, room_id: str) -> None:
         """Send what the room has gathered now (before an event that must come after it)."""

@@ -98,6 +98,39 @@ class DirectFanoutManager(socketio.AsyncManager):
             handler.classroom_sid = sid
         return sid
 
+    # A channel's recipients with what write_now looks up for each (their engine.io socket
+    # and tornado handler), kept until the channel's membership changes: every change goes
+    # through basic_enter_room / basic_leave_room (a disconnect and a close leave each
+    # channel through the latter; tests/test_dependency_internals.py). What changes during a
+    # socket's life (closing, its queue) is still read at each write.
+    _targets: dict[tuple[str, Any], list[tuple[str, str, Any, Any]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._targets = {}
+
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
+        self._targets.pop((namespace, room), None)
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        self._targets.pop((namespace, room), None)
+        super().basic_leave_room(sid, namespace, room)
+
+    def _resolve(self, namespace: str, room: str) -> list[tuple[str, str, Any, Any]]:
+        targets: list[tuple[str, str, Any, Any]] = []
+        sockets, environs = self.server.eio.sockets, self.server.environ
+        for sid, eio_sid in self.get_participants(namespace, room):
+            socket = sockets.get(eio_sid)
+            environ = environs.get(eio_sid)
+            handler = environ.get("tornado.handler") if environ else None
+            if socket is None or getattr(handler, "write_frame", None) is None:
+                socket = handler = None  # (write_now's way each time)
+            targets.append((sid, eio_sid, socket, handler))
+        return targets
+
     async def leave_room(self, sid: str, namespace: str, room: str) -> None:
         await super().leave_room(sid, namespace, room)
         if self.on_leave is not None:
@@ -133,9 +166,14 @@ class DirectFanoutManager(socketio.AsyncManager):
         else:
             args = [] if data is None else [data]
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
-        recipients = [(sid, eio_sid) for sid, eio_sid in self.get_participants(namespace, room)
-                      if sid not in skip]  # fmt: skip
-        if not recipients:
+        if isinstance(room, str):
+            targets = self._targets.get((namespace, room))
+            if targets is None:
+                targets = self._targets[(namespace, room)] = self._resolve(namespace, room)
+        else:
+            targets = [(sid, eio_sid, None, None)
+                       for sid, eio_sid in self.get_participants(namespace, room)]  # fmt: skip
+        if not targets or (len(targets) == 1 and targets[0][0] in skip):
             return  # (a room's one-op-per-event channel is often empty: skip the encoding)
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args])
         parts = encoded.encode()
@@ -147,7 +185,17 @@ class DirectFanoutManager(socketio.AsyncManager):
         text = frames[0].encode() if len(frames) == 1 else None
         # one websocket frame for all (a server's frames are not masked), built once
         ws_frame = frame_of(text) if isinstance(text, str) else None
-        for _, eio_sid in recipients:
+        for sid, eio_sid, socket, handler in targets:
+            if sid in skip:
+                continue
+            if (
+                ws_frame is not None
+                and socket is not None
+                and socket.upgraded
+                and not (socket.closing or socket.closed or socket.queue._unfinished_tasks)
+                and handler.write_frame(ws_frame)
+            ):
+                continue  # write_now's case, its lookups done once for the channel
             if isinstance(text, str) and write_now(self.server, eio_sid, text, ws_frame):
                 continue
             for frame in frames:

@@ -101,11 +101,14 @@ class Outbox:
     ``stream()`` returns the stream to write to, or None once the connection is closing
     (what is still pending is then dropped: the client is gone or going)."""
 
-    __slots__ = ("_pending", "_reported", "_since", "_stream", "backlogged", "late_after", "report")
+    __slots__ = (
+        "_loop_turn", "_pending", "_reported", "_since", "_stream", "backlogged", "late_after", "report",
+    )  # fmt: skip
 
     def __init__(self, stream: Callable[[], IOStream | None]) -> None:
         self._stream = stream
         self._pending: bytearray | None = None
+        self._loop_turn: _Turn | None = None  # its loop's (a connection lives in one loop)
         self._since = 0.0  # loop time the oldest pending frame was queued
         # called when a write leaves bytes the kernel did not take (the slow-reader watch)
         self.backlogged: Callable[[], None] | None = None
@@ -121,7 +124,9 @@ class Outbox:
     def add(self, frame: bytes) -> None:
         pending = self._pending
         if pending is None:
-            turn = _turn()
+            turn = self._loop_turn
+            if turn is None:
+                turn = self._loop_turn = _turn()
             self._pending = bytearray(frame)
             turn.add(self)
             self._since = turn.started
@@ -137,6 +142,20 @@ class Outbox:
         stream = self._stream()
         if stream is None:
             return
+        if type(stream) is IOStream and not stream._write_buffer and not stream.closed():
+            # Nothing of tornado's waits to be written (no earlier frame, no ping or close
+            # frame): the socket takes the bytes now, as IOStream.write would, without its
+            # Future, buffer and bookkeeping; only what the kernel does not take goes through
+            # it. (Plain sockets only: a TLS stream's socket is written by tornado alone.)
+            try:
+                sent = stream.socket.send(pending)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                sent = 0  # (a reset: tornado's write below meets it too and closes the stream)
+            if sent == len(pending):
+                return
+            del pending[:sent]
         try:
             # (a bytearray, which tornado keeps or copies: this outbox starts a new one)
             written = stream.write(pending)  # type: ignore[arg-type]
