@@ -1125,8 +1125,9 @@ So the levers were frames, their latency and the garbage collector, not validati
   for the previous one's delayed ACK, up to 40 ms): one room, stock clients, p99 97 → 17 ms;
   with `board:ops`, p99 48 → 25 ms.
 - `board:ops` (auth `batch`, `jupyter_classroom/server/batching.py`): one frame per socket per
-  tick instead of one per op. The tick is 2 ms while the server has room and lengthens up to
-  50 ms (250 ms until the outbox below) while the process is busy (over 80% of a core, or its timers fire late), so frames
+  tick instead of one per op. The tick is 2 ms while the server has room and lengthens while
+  it is busy (now: up to 25 ms, 50 ms only when it cannot keep up; 250 ms until the last
+  change below), so frames
   track what the server can write: ten rooms delivered 4,744 → ~30,000 points/s with a tick
   that only watched timer lateness, ~51,500 once it also watched CPU (just short of the
   52,200 offered: latency still grew over the run, p99 0.8-1.4 s).
@@ -1162,7 +1163,16 @@ So the levers were frames, their latency and the garbage collector, not validati
   21,791 / 12,761 → 47,436 / 51,203 / 52,203 points/s delivered (all that is offered, Node
   52,148 in the same run), 41-57 → 18-19 µs per delivered point; ten rooms, `board:ops`,
   15.0 / 14.6 → 12.7-13.9 µs (Node 14.3-14.4); twice the ten-room load, p99 1,974 / 1,230 →
-  678-833 ms, all 104,400 points/s offered delivered (98,196 / 99,992 before)."""
+  678-833 ms, all 104,400 points/s offered delivered (98,196 / 99,992 before).
+- The tick aiming at a share of a core (`server/batching.py`: one step per tenth of a second,
+  lengthening over 60% of a core up to 25 ms, shortening under 45% towards 2 ms, holding in
+  between; up to 50 ms only over 90% or with its timers a tick late) instead of swinging
+  between 2 and 50 ms on every tick of any room; each channel's recipients (engine.io socket,
+  tornado handler) kept between broadcasts; the outbox sending with `socket.send` when
+  tornado has nothing waiting (20 s runs, 2026-12-02, before and after, twice, alternating):
+  ten rooms, `board:ops`, p50 29 / 21 → 17 / 18 ms, p99 122 / 59 → 34 / 37 ms (Node 21-87
+  ms in the same runs), 14.4 / 15.2 → 12.0 / 13.1 µs per delivered point (Node 12.3-12.9);
+  one room p50 2.1 → 1.4 ms; twice the ten-room load p99 168 → 90-117 ms."""
 
 
 def interpretation(report: dict[str, Any]) -> str:
@@ -1193,8 +1203,8 @@ def interpretation(report: dict[str, Any]) -> str:
         "ten rooms, while ours builds a broadcast's frame once and writes each socket's frames "
         "of a turn of the loop in one `send()` (`server/outbox.py`). With `board:ops` a socket gets one frame per tick whatever the "
         "number of ops, so the cost per delivered point drops with the load; what ours pays "
-        "besides is the tick (2 ms while the process has CPU to spare, up to 50 ms while it is "
-        "busy: it spends spare CPU on latency). "
+        "besides is the tick (2 ms while the process is under 45% of a core, up to 25 ms "
+        "while it is busy, 50 ms only when it cannot keep up). "
         "With page + kernel sockets the points are counted "
         "at the pages, so the frames to live kernel sockets add to the cost per point and not to "
         "the points."

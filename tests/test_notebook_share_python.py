@@ -259,8 +259,11 @@ async def test_a_reconnected_replica_gets_exactly_what_it_missed(
     # the student's websocket drops (a network fault); the teacher goes on meanwhile
     (sid,) = [s for s, session in server.app.room_server.sessions.items()
               if session.identity.name == "student"]  # fmt: skip
-    server.app.room_server.sio.get_environ(sid)["tornado.handler"].close()
-    await wait_for(lambda: not student.connected)
+    disconnects: list[dict[str, Any]] = []
+    student.on("disconnect", disconnects.append)
+    # (the connection cut under the websocket: no closing handshake, as a network fault)
+    server.app.room_server.sio.get_environ(sid)["tornado.handler"].ws_connection.stream.close()
+    await wait_for(lambda: disconnects)
     for letter in "cde":
         await host.patch_notebook(room_id, [{"type": "edit", "cell_id": "c0",
                                              "delta": [{"insert": letter}]}])  # fmt: skip
