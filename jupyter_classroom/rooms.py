@@ -36,8 +36,18 @@ PALETTE = (
 )  # fmt: skip
 
 
+_stamp_second: tuple[int, str] = (-1, "")  # (epoch second, its ISO text to the second)
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The time now as ISO 8601 UTC to the millisecond ("2026-12-02T21:24:28.123Z").
+    (Every board op is stamped: the text to the second is made once a second.)"""
+    global _stamp_second
+    seconds, millis = divmod(int(time.time() * 1000), 1000)
+    if seconds != _stamp_second[0]:
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
+        _stamp_second = (seconds, moment.strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_stamp_second[1]}.{millis:03d}Z"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,17 @@ class Namespace:
     def prefix(self) -> list[str]:
         """Command words that run a command inside the namespace."""
         return ["ip", "netns", "exec", self.name]
+
+    def sfu_config(self, rtp_ports: tuple[int, int]) -> dict[str, Any]:
+        """ClassroomApp settings for a room server whose managed Janus runs in here, on its
+        own range of RTP ports (tests running at once must not share one)."""
+        return {
+            "video_mode": "sfu",
+            "janus_command_prefix": self.prefix(),
+            "janus_interface": self.inside_ip,
+            "janus_ice_enforce_list": self.inside_ip,
+            "janus_rtp_ports": list(rtp_ports),
+        }
 
 
 def _ip(*args: str) -> None:

@@ -295,12 +295,16 @@ async def test_socketio_environ_acks_and_pre_connect_the_direct_writes_use(sio):
 
 def test_engineio_tornado_handler_reads_through_its_receive_queue():
     """server/handler.py bounds what a socket has read and not handled (RECEIVE_BACKLOG) by
-    wrapping the driver's on_message / get_next_message around its receive_queue, and tornado
-    reads a socket's next message only once an awaitable on_message is done."""
+    replacing the driver's on_message (a put on its receive_queue, an unbounded queue, so
+    ours puts without waiting) and wrapping its get_next_message, and tornado reads a
+    socket's next message only once an awaitable on_message is done."""
     where = "jupyter_classroom/server/handler.py (SocketIOHandler.on_message)"
     handler = eio_tornado.get_tornado_handler(object())
     assert "self.receive_queue.put(message)" in inspect.getsource(handler.on_message), moved(
         "python-engineio", "the tornado handler's on_message (a put on receive_queue)", where
+    )
+    assert "self.receive_queue = asyncio.Queue()" in inspect.getsource(handler.__init__), moved(
+        "python-engineio", "the tornado handler's receive_queue (unbounded)", where
     )
     assert "self.receive_queue.get()" in inspect.getsource(handler.get_next_message), moved(
         "python-engineio", "the tornado handler's get_next_message", where

@@ -57,14 +57,7 @@ def namespace() -> Iterator[Namespace]:
 def classroom_config(namespace: Namespace, request: pytest.FixtureRequest) -> dict[str, Any]:
     # parametrize("classroom_config", [{...}], indirect=True): a test's settings over these
     own: dict[str, Any] = getattr(request, "param", {})
-    return {
-        "video_mode": "sfu",
-        "janus_command_prefix": namespace.prefix(),
-        "janus_interface": namespace.inside_ip,
-        "janus_ice_enforce_list": namespace.inside_ip,
-        "janus_rtp_ports": [41000, 41999],
-        **own,
-    }
+    return {**namespace.sfu_config((41000, 41999)), **own}
 
 
 def listening_tcp(ns: Namespace) -> str:

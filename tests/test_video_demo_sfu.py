@@ -27,13 +27,7 @@ def namespace() -> Iterator[Namespace]:
 
 @pytest.fixture
 def classroom_config(namespace: Namespace) -> dict[str, Any]:
-    return {
-        "video_mode": "sfu",
-        "janus_command_prefix": namespace.prefix(),
-        "janus_interface": namespace.inside_ip,
-        "janus_ice_enforce_list": namespace.inside_ip,
-        "janus_rtp_ports": [42000, 42999],
-    }
+    return namespace.sfu_config((42000, 42999))
 
 
 async def test_video_demo_through_the_sfu(server: Any, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack
 from aiortc.stats import RTCOutboundRtpStreamStats
 
-from jupyter_classroom import ClassroomError, Client
+from jupyter_classroom import ClassroomError, Client, Connection
 from jupyter_classroom import protocol as p
 from jupyter_classroom.media import ColorTrack, MediaPeer, ReceivedTrack
 from jupyter_classroom.protocol import ProtocolError
@@ -246,19 +246,27 @@ async def flowing(received: ReceivedTrack, more: int = 10) -> None:
     await received.wait_frames(received.frames + more, timeout=20)
 
 
+async def teacher_on_camera(
+    connection: MakeConnection, peers: list[Any]
+) -> tuple[Connection, Connection, Any, MediaPeer]:
+    """Alice's room with her MediaPeer sending red, and Bob connected (not yet a member)."""
+    alice, bob = await connection("alice"), await connection("bob")
+    room = await alice.create_room("lecture")
+    host = MediaPeer(alice, room.id)
+    peers.append(host)
+    await host.start()
+    await host.publish(ColorTrack(RED, fps=15))
+    return alice, bob, room, host
+
+
 @pytest.mark.timeout(120)
 async def test_a_mesh_media_peer_watches_only_in_a_lecture_and_mutes_on_mute_all(
     server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen, refusals = watch_signals(server, monkeypatch)
-    alice, bob = await connection("alice"), await connection("bob")
-    room = await alice.create_room("lecture")
+    alice, bob, room, host = await teacher_on_camera(connection, peers)
     media_heard: list[dict[str, Any]] = []
     alice.on(p.Event.RTC_MEDIA, media_heard.append)
-    host = MediaPeer(alice, room.id)
-    peers.append(host)
-    await host.start()
-    await host.publish(ColorTrack(RED, fps=15))
     student = MediaPeer(bob)
     peers.append(student)
     allowed_heard: list[bool] = []
@@ -339,13 +347,8 @@ async def test_a_mesh_media_peer_joining_a_lecture_only_watches(
     server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen, refusals = watch_signals(server, monkeypatch)
-    alice, bob = await connection("alice"), await connection("bob")
-    room = await alice.create_room("lecture")
+    alice, bob, room, host = await teacher_on_camera(connection, peers)
     await alice.set_video_policy(room.id, students_publish=False)
-    host = MediaPeer(alice, room.id)
-    peers.append(host)
-    await host.start()
-    await host.publish(ColorTrack(RED, fps=15))
     student = MediaPeer(bob)
     peers.append(student)
     await student.publish(ColorTrack(GREEN, fps=15))
@@ -373,12 +376,7 @@ async def test_an_offer_crossing_the_lecture_is_refused_and_the_peer_starts_over
     heard rtc:policy yet): the server refuses; once it hears, the peer starts over with
     receive-only connections and watches the host again."""
     _, refusals = watch_signals(server, monkeypatch)
-    alice, bob = await connection("alice"), await connection("bob")
-    room = await alice.create_room("lecture")
-    host = MediaPeer(alice, room.id)
-    peers.append(host)
-    await host.start()
-    await host.publish(ColorTrack(RED, fps=15))
+    alice, bob, room, host = await teacher_on_camera(connection, peers)
     heard = [True]
 
     class Unaware(MediaPeer):

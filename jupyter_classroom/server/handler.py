@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import time
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 import socketio
@@ -35,6 +36,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
 from .events import Authenticate
 from .outbox import FRAGMENT_CHARS, Outbox, text_frame
+from .reading import ChunkReadingProtocol
 
 AUTH_RESOURCE = "classroom"
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
@@ -142,27 +144,38 @@ def make_handler(
                 self._too_slow()  # starts the watch when this turn's frames backlog
 
         _room_to_read: asyncio.Event | None = None  # set while the receive queue has room
-        _held_since: float | None = None  # monotonic time reading stopped, while it is
 
-        async def on_message(self, message: Any) -> None:
-            # Tornado reads the socket's next message once this returns: waiting here while
-            # RECEIVE_BACKLOG messages wait to be handled is backpressure down to TCP.
-            await super().on_message(message)
-            if self.receive_queue.qsize() >= RECEIVE_BACKLOG:
-                if self._room_to_read is None:
-                    self._room_to_read = asyncio.Event()
-                self._room_to_read.clear()
-                self._held_since = time.monotonic()
-                try:
-                    await self._room_to_read.wait()
-                finally:
-                    held = time.monotonic() - self._held_since
-                    self._held_since = None
-                    # what it sent meanwhile is read now, that late: reported once, here,
-                    # rather than looked up on every request
-                    sid = self.classroom_sid
-                    if reports is not None and sid is not None and held >= reports.notice_after:
-                        reports.reading_was_held(sid, held)
+        def get_websocket_protocol(self) -> Any:
+            protocol = super().get_websocket_protocol()
+            if type(protocol) is WebSocketProtocol13:
+                # (tornado builds it from private parameters: it is given our reader's class)
+                protocol.__class__ = ChunkReadingProtocol
+            return protocol
+
+        def on_message(self, message: Any) -> Awaitable[None] | None:
+            # engine.io's queue is unbounded: the put is done at once, without a task per
+            # message. Tornado reads the socket's next message once the awaitable returned
+            # here is done: waiting while RECEIVE_BACKLOG messages wait to be handled is
+            # backpressure down to TCP.
+            self.receive_queue.put_nowait(message)
+            if self.receive_queue.qsize() < RECEIVE_BACKLOG:
+                return None
+            # (cleared now: a message handled before the wait starts sets it again)
+            if self._room_to_read is None:
+                self._room_to_read = asyncio.Event()
+            self._room_to_read.clear()
+            return self._reading_held(self._room_to_read, time.monotonic())
+
+        async def _reading_held(self, room_to_read: asyncio.Event, since: float) -> None:
+            try:
+                await room_to_read.wait()
+            finally:
+                held = time.monotonic() - since
+                # what it sent meanwhile is read now, that late: reported once, here,
+                # rather than looked up on every request
+                sid = self.classroom_sid
+                if reports is not None and sid is not None and held >= reports.notice_after:
+                    reports.reading_was_held(sid, held)
 
         async def get_next_message(self) -> Any:
             message = await super().get_next_message()

@@ -152,26 +152,16 @@ class SfuEvents(VideoPolicyEvents):
         member_id = await self._sfu_member(sid, session, req.room_id)
         if req.member_id == member_id:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "a member does not subscribe to itself")
-        try:
-            async with janus_errors():
-                offer = await self._video_rooms.subscribe(req.room_id, member_id, req.member_id)
-        except KeyError:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, "that member publishes nothing in this room"
-            ) from None
+        async with janus_errors(missing="that member publishes nothing in this room"):
+            offer = await self._video_rooms.subscribe(req.room_id, member_id, req.member_id)
         return ok_ack(sdp=offer)
 
     async def rtc_subscribe_answer(
         self, sid: str, session: Session, req: p.RtcSubscribeAnswer
     ) -> dict[str, Any]:
         member_id = await self._sfu_member(sid, session, req.room_id, req.sdp)
-        try:
-            async with janus_errors():
-                await self._video_rooms.start(req.room_id, member_id, req.member_id, req.sdp)
-        except KeyError:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, "no subscription to that member: send rtc:subscribe first"
-            ) from None
+        async with janus_errors(missing="no subscription to that member: send rtc:subscribe first"):
+            await self._video_rooms.start(req.room_id, member_id, req.member_id, req.sdp)
         return ok_ack()
 
     async def rtc_layer(self, sid: str, session: Session, req: p.RtcLayer) -> dict[str, Any]:
@@ -180,13 +170,8 @@ class SfuEvents(VideoPolicyEvents):
         member_id = await self._sfu_member(sid, session, req.room_id)
         if req.publisher == member_id:
             raise ProtocolError(ErrorCode.BAD_REQUEST, "a member does not watch itself")
-        try:
-            async with janus_errors():
-                await self._video_rooms.set_layer(req.room_id, member_id, req.publisher, req.layer)
-        except KeyError:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, "you do not watch that member: send rtc:subscribe first"
-            ) from None
+        async with janus_errors(missing="you do not watch that member: send rtc:subscribe first"):
+            await self._video_rooms.set_layer(req.room_id, member_id, req.publisher, req.layer)
         return ok_ack()
 
     async def rtc_unpublish(self, sid: str, session: Session, req: p.RoomRef) -> dict[str, Any]:
@@ -299,11 +284,16 @@ class SfuEvents(VideoPolicyEvents):
 
 
 @contextlib.asynccontextmanager
-async def janus_errors() -> AsyncIterator[None]:
+async def janus_errors(missing: str | None = None) -> AsyncIterator[None]:
     """Janus's refusals as protocol errors: a bad SDP is the client's ``bad_request``; Janus
-    out of reach is ``internal``, with a sentence saying so."""
+    out of reach is ``internal``, with a sentence saying so; with ``missing``, the
+    VideoRooms' KeyError (no such feed or subscription) is ``not_found`` saying that."""
     try:
         yield
+    except KeyError:
+        if missing is None:
+            raise
+        raise ProtocolError(ErrorCode.NOT_FOUND, missing) from None
     except (SfuUnavailable, JanusClosed) as exc:
         raise ProtocolError(ErrorCode.INTERNAL, f"{exc}; try again shortly") from exc
     except JanusError as exc:
