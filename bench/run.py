@@ -1172,7 +1172,24 @@ So the levers were frames, their latency and the garbage collector, not validati
   tornado has nothing waiting (20 s runs, 2026-12-02, before and after, twice, alternating):
   ten rooms, `board:ops`, p50 29 / 21 → 17 / 18 ms, p99 122 / 59 → 34 / 37 ms (Node 21-87
   ms in the same runs), 14.4 / 15.2 → 12.0 / 13.1 µs per delivered point (Node 12.3-12.9);
-  one room p50 2.1 → 1.4 ms; twice the ten-room load p99 168 → 90-117 ms."""
+  one room p50 2.1 → 1.4 ms; twice the ten-room load p99 168 → 90-117 ms.
+- A websocket's incoming frames read from the socket a chunk at a time (`server/reading.py`)
+  instead of tornado's three `read_bytes` per message, each with a Future, and an
+  `epoll_ctl` pair per message (the stream's buffer held the rest of the chunk between
+  them, so the stream dropped its read interest and took it again); engine.io's queue put
+  without a task per message (20 s runs, 2026-12-02, the code before and after alternating,
+  twice, `--ours-path`): ten rooms, `board:ops`, 13.5 / 13.2 → 11.8 / 11.9 µs per delivered
+  point, p99 41 / 44 → 39 / 35 ms; with the op timestamp's text also built once a second
+  (twice more): 14.0 / 14.6 → 12.0 / 11.5 µs (Node 13.9 / 13.8 in the same runs), p99 48 /
+  57 → 37 / 35 ms (Node 53 / 82 ms); stock clients, 16.4 / 16.0 → 14.9 / 14.7 µs.
+- Python's collector paced (`server/app.py`): with the young threshold at 10,000 the young
+  generations were walked once ~100,000 objects had piled up (mostly ops just stored in
+  boards), a 40-60 ms stall of every socket every ten seconds under ten busy rooms; they are
+  now collected every 0.2 s (a few ms at most), and what lives at start (~200,000 objects of
+  Jupyter's and JupyterLab's modules) is frozen out of later collections (a full one walks
+  the rooms' objects only: 220 → 105 ms). 30 s runs of ten rooms, `board:ops`, 2026-12-02:
+  p99 42 / 62 / 109 → 40 / 35 → 33 / 33 ms (young collections, then the freeze too), 11.4-12.9
+  → 11.5-11.6 µs per delivered point."""
 
 
 def interpretation(report: dict[str, Any]) -> str:
