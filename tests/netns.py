@@ -21,6 +21,7 @@ class Namespace:
     name: str
     inside_ip: str  # Janus's address, in the namespace
     outside_ip: str  # the test process's address on the veth
+    outside_link: str  # the test's end of the veth
 
     def prefix(self) -> list[str]:
         """Command words that run a command inside the namespace."""
@@ -37,6 +38,29 @@ class Namespace:
             "janus_rtp_ports": list(rtp_ports),
         }
 
+    @contextlib.contextmanager
+    def rtp_dropped(self, ssrc: int) -> Iterator[None]:
+        """The RTP packets of ``ssrc`` sent towards the namespace are dropped meanwhile: a tc
+        u32 filter on the SSRC (SRTP leaves it in the clear: 20 bytes of IPv4 header, 8 of
+        UDP, then 8 into the RTP header) sends them to an HTB class of 8 bit/s with room for
+        one packet (this machine's kernel has no tc actions, and HTB but no prio)."""
+        link = ["dev", self.outside_link]
+        steps = [
+            ["qdisc", "add", *link, "root", "handle", "1:", "htb", "default", "10"],
+            ["class", "add", *link, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
+            ["class", "add", *link, "parent", "1:", "classid", "1:20", "htb", "rate", "8bit"],
+            ["qdisc", "add", *link, "parent", "1:20", "pfifo", "limit", "1"],
+            ["filter", "add", *link, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+             "match", "ip", "protocol", "17", "0xff",
+             "match", "u32", f"{ssrc:#010x}", "0xffffffff", "at", "36", "flowid", "1:20"],
+        ]  # fmt: skip
+        try:
+            for step in steps:
+                subprocess.run(["tc", *step], check=True, capture_output=True, text=True)
+            yield
+        finally:
+            subprocess.run(["tc", "qdisc", "del", *link, "root"], capture_output=True)
+
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
@@ -48,7 +72,7 @@ def veth_namespace(tag: str = "") -> Iterator[Namespace]:
     name = f"jcsfu{tag}{pid}"
     outside, inside = f"jco{tag}{pid}"[:15], f"jci{tag}{pid}"[:15]
     subnet = f"10.213.{pid % 250}"
-    ns = Namespace(name, f"{subnet}.1", f"{subnet}.2")
+    ns = Namespace(name, f"{subnet}.1", f"{subnet}.2", outside)
     try:
         _ip("netns", "add", name)
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)

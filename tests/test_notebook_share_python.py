@@ -244,8 +244,13 @@ async def test_a_reconnected_replica_gets_exactly_what_it_missed(
     student.on("notebook:patched", lambda event: applied.append(event["seq"]))
     fetched: list[dict[str, Any]] = []
     original = student.request
+    # (the rejoin waits until the teacher has gone on: a reconnect quicker than the teacher's
+    # three patches would get them live instead, with nothing to fetch)
+    teacher_went_on = asyncio.Event()
 
     async def request(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if event == p.Event.ROOM_JOIN:
+            await teacher_went_on.wait()
         ack = await original(event, payload)
         if event == "notebook:get":
             fetched.append({"payload": payload, "ack": ack})
@@ -267,6 +272,7 @@ async def test_a_reconnected_replica_gets_exactly_what_it_missed(
     for letter in "cde":
         await host.patch_notebook(room_id, [{"type": "edit", "cell_id": "c0",
                                              "delta": [{"insert": letter}]}])  # fmt: skip
+    teacher_went_on.set()
     room = student.rooms[room_id]
     await wait_for(lambda: student.connected and room.notebook["summary"]["seq"] == 5)
     # the rejoin's ack said seq 5: it asked for what came after its 2, and got exactly 3..5

@@ -6,6 +6,7 @@ go on receiving whichever layer they ask for."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,9 +14,11 @@ import pytest
 from jupyter_classroom import ClassroomError
 from jupyter_classroom.media import ColorTrack
 from jupyter_classroom.protocol import Event
+from jupyter_classroom.sfu import streams
 from jupyter_classroom.sfu.janus_api import JanusHandle, PluginReply
 
 from .conftest import MakeConnection
+from .helpers import wait_for
 from .test_sfu import RED, classroom_config, namespace, two_in_a_room
 
 pytestmark = pytest.mark.timeout(120)
@@ -60,6 +63,48 @@ async def test_a_watcher_chooses_the_layer_janus_forwards(
     assert seen[-1][1].data.get("configured") == "ok"
     # aiortc sends one layer: the watcher goes on receiving it
     await received.wait_frames(received.frames + 5, timeout=20)
+
+
+async def test_janus_falling_back_from_the_high_layer_is_told_it_again(
+    server: Any, connection: MakeConnection, peers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Janus says (its subscriber event) it dropped from the substream it forwarded to a lower
+    one, the publisher's high layer having paused a moment; it goes up again only on a
+    keyframe of that layer. The room server tells it the layer again (``configure``, which
+    makes Janus ask the publisher for a keyframe), less and less often, until Janus says it
+    is back; a watcher who takes the low layer is left on it. (aiortc publishes one layer, so
+    Janus's events are given here as Janus 1.1 words them for a browser's two layers.)"""
+    monkeypatch.setattr(streams, "RECOVER_FIRST", 0.2)
+    teacher, student = await two_in_a_room(connection, peers)
+    await teacher.publish(ColorTrack(RED, fps=15))
+    await student.wait_for_track(teacher.member_id, timeout=20)
+    subscription = server.app.sfu.rooms.rooms[teacher.room_id].subscribers[
+        (student.member_id, teacher.member_id)
+    ]
+    (mid,) = subscription.video_mids
+    seen = record_messages(subscription.handle)
+
+    def janus_says(substream: int) -> None:
+        data = {"videoroom": "event", "room": 1, "mid": mid, "substream": substream}
+        event = {"janus": "event", "plugindata": {"plugin": "janus.plugin.videoroom", "data": data}}
+        subscription.handle.on_event(subscription.handle, event)
+
+    janus_says(1)
+    janus_says(0)  # fell back
+    await wait_for(lambda: len(seen) >= 2)  # told again, and again
+    for body, reply in seen:
+        assert body == {"request": "configure", "streams": [{"mid": mid, "substream": 2}]}
+        assert reply.data.get("configured") == "ok", reply.data
+    janus_says(1)  # back on the high layer: no more telling
+    told = len(seen)
+    await asyncio.sleep(4 * streams.RECOVER_FIRST)
+    assert len(seen) == told
+
+    await student.set_layer(teacher.member_id, "low")
+    janus_says(0)
+    told = len(seen)
+    await asyncio.sleep(4 * streams.RECOVER_FIRST)
+    assert len(seen) == told  # the low layer it asked for
 
 
 async def test_only_a_member_watching_that_publisher_chooses_its_layer(

@@ -43,11 +43,15 @@ class Publisher:
 @dataclass
 class Subscription:
     """A member watching a publisher: its Janus handle, the ``mid``s of the video streams on
-    it (what ``configure`` names to pick a simulcast layer) and the layer last asked for."""
+    it (what ``configure`` names to pick a simulcast layer), the layer last asked for, and
+    the substream Janus says it forwards (its events), with the best one it has."""
 
     handle: JanusHandle
     video_mids: list[str] = field(default_factory=list)
     layer: Layer = "high"
+    substream: int = -1
+    best_substream: int = -1
+    recovering: bool = False  # asking Janus again for the layer it fell back from
 
 
 @dataclass

@@ -30,6 +30,10 @@ log = logging.getLogger("jupyter_classroom.sfu")
 
 OnChange = Callable[[str], Awaitable[None]]
 FEED_POLL = 0.1  # seconds between two looks for another process's publisher going live
+# After Janus fell back from the layer a watcher asked for, ask again this long after, then
+# twice as long each time up to RECOVER_MAX (seconds), until it is back
+RECOVER_FIRST = 2.0
+RECOVER_MAX = 30.0
 
 
 class Streams(RoomDirectory):
@@ -140,7 +144,9 @@ class Streams(RoomDirectory):
                 await stale.handle.detach()
             await self._guard(self._ensure_created(room))
             assert self.session is not None
-            handle = await self._guard(self.session.attach())
+            handle = await self._guard(self.session.attach(
+                on_event=self._subscriber_event(room_id, member_id, publisher_id)
+            ))  # fmt: skip
             try:
                 reply = await self._join(room, handle, {
                     "request": "join", "ptype": "subscriber", "streams": [{"feed": feed}],
@@ -183,14 +189,76 @@ class Streams(RoomDirectory):
         async with room.lock:
             subscription = room.subscribers[(member_id, publisher_id)]
             subscription.layer = layer
-            if not subscription.video_mids:  # (audio only: nothing to pick)
-                return {}
-            substream = SUBSTREAMS[layer]
-            streams = [{"mid": mid, "substream": substream} for mid in subscription.video_mids]
-            reply = await self._guard(
-                subscription.handle.message({"request": "configure", "streams": streams})
-            )
-            return dict(reply.data)
+            reply = await self._configure(subscription)
+        if layer == "high" and subscription.substream < subscription.best_substream:
+            self._recover_soon(room, (member_id, publisher_id), subscription)
+        return reply
+
+    async def _configure(self, subscription: Subscription) -> dict[str, Any]:
+        """Ask Janus for the subscription's layer (its ``configure``), its reply."""
+        if not subscription.video_mids:  # (audio only: nothing to pick)
+            return {}
+        substream = SUBSTREAMS[subscription.layer]
+        streams = [{"mid": mid, "substream": substream} for mid in subscription.video_mids]
+        reply = await self._guard(
+            subscription.handle.message({"request": "configure", "streams": streams})
+        )
+        return dict(reply.data)
+
+    def _subscriber_event(
+        self, room_id: str, member_id: str, publisher_id: str
+    ) -> Callable[[JanusHandle, dict[str, Any]], None]:
+        def on_event(handle: JanusHandle, message: dict[str, Any]) -> None:
+            substream = message.get("plugindata", {}).get("data", {}).get("substream")
+            room = self.rooms.get(room_id)
+            key = (member_id, publisher_id)
+            subscription = room.subscribers.get(key) if room else None
+            if subscription is None or subscription.handle is not handle:
+                return
+            if room is None or not isinstance(substream, int):  # (not a layer's news)
+                return
+            subscription.substream = substream
+            if subscription.layer == "high":
+                subscription.best_substream = max(subscription.best_substream, substream)
+                if substream < subscription.best_substream:
+                    self._recover_soon(room, key, subscription)
+
+        return on_event
+
+    def _recover_soon(
+        self, room: VideoRoom, key: tuple[str, str], subscription: Subscription
+    ) -> None:
+        if not subscription.recovering:
+            subscription.recovering = True
+            self._spawn(self._recover(room, key, subscription))
+
+    async def _recover(
+        self, room: VideoRoom, key: tuple[str, str], subscription: Subscription
+    ) -> None:
+        """Janus fell back from the high layer a watcher takes (no packet of it for a
+        moment: the publisher's encoder or network paused it) and goes up again only on a
+        keyframe of that layer, which a browser sends when asked: Janus asks for one when
+        told the layer again. Told until it is back, less and less often; not once the
+        watcher takes the low layer or stops watching."""
+        delay = RECOVER_FIRST
+        try:
+            while True:
+                await asyncio.sleep(delay)
+                async with room.lock:
+                    if (
+                        room.subscribers.get(key) is not subscription
+                        or subscription.layer != "high"
+                        or subscription.substream >= subscription.best_substream
+                    ):
+                        return
+                    log.info("sfu: %s fell back to substream %d of %s; asking again",
+                             key[0], subscription.substream, key[1])  # fmt: skip
+                    await self._configure(subscription)
+                delay = min(2 * delay, RECOVER_MAX)
+        except (JanusError, SfuUnavailable) as exc:  # the subscription or Janus went
+            log.info("sfu: asking again for %s's layer of %s: %s", key[0], key[1], exc)
+        finally:
+            subscription.recovering = False
 
     # ---------------------------------------------------------------------------------------
     # the end of streams

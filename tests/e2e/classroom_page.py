@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,13 +125,17 @@ classroom"""
     return ada, bob
 
 
-def wait_until(condition: Any, timeout: float, message: str, interval: float = 0.1) -> Any:
-    """Polls a Python-side condition (e.g. one that evaluates in a page) with a deadline."""
+def wait_until(
+    condition: Any, timeout: float, message: str | Callable[[], str], interval: float = 0.1
+) -> Any:
+    """Polls a Python-side condition (e.g. one that evaluates in a page) with a deadline;
+    ``message`` may be a function, to say what was last seen."""
     deadline = time.monotonic() + timeout
     value = condition()
     while not value:
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s: {message}")
+            said = message if isinstance(message, str) else message()
+            raise AssertionError(f"timed out after {timeout:.0f} s: {said}")
         time.sleep(interval)
         value = condition()
     return value

@@ -7,6 +7,7 @@ Playwright never downloads a browser of its own here.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,10 @@ def new_page(
         logs.append(log)
         page.on("console", lambda m: log.write(f"[{m.type}] {m.text}\n"))
         page.on("pageerror", lambda e: log.write(f"[pageerror] {e}\n"))
+        # what the page asks of the SFU (rtc:*), to read back when a video test fails
+        page.on("websocket", lambda socket: socket.on("framesent", lambda frame: (
+            log.write(f"[sent {time.strftime('%H:%M:%S')}] {frame}\n")
+            if isinstance(frame, str) and '["rtc:' in frame[:16] else None)))  # fmt: skip
         # Reloading a notebook with unsaved outputs asks "Leave site?": say yes, as a person would.
         page.on("dialog", lambda dialog: dialog.accept())
         pages[name] = page

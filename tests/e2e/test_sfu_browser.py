@@ -473,14 +473,24 @@ def test_small_tiles_take_the_low_layer_and_the_large_tile_the_high(
     expect(ben_tile).to_have_attribute("data-lecture-role", "strip")
     expect(ben_tile).to_have_attribute("data-layer", "low")
 
+    seen: dict[str, Any] = {}
+
     def lecture_widths() -> tuple[dict[str, Any], dict[str, Any]] | None:
         large, small = received_video(cleo, teacher_id), received_video(cleo, ben_id)
+        seen.update(teacher=large, ben=small)
         if not (large and small and large["width"] and small["width"]):
             return None
         return (large, small) if large["width"] >= 2 * small["width"] else None
 
     # (a loaded machine can hold the high layer back a while: Chrome ramps its bandwidth up)
-    large, small = wait_until(lecture_widths, 90, "Cleo receives the teacher high, Ben low")
+    large, small = wait_until(
+        lecture_widths,
+        90,
+        lambda: (
+            f"Cleo receives the teacher high, Ben low; last {seen}, "
+            f"the teacher sends {teacher.page.evaluate(OUTBOUND_VIDEO_JS)}"
+        ),
+    )
     print("in the lecture layout Cleo receives", {"teacher": large, "ben": small})
     cleo.screenshot("sfu-07-layers-lecture", ".jc-video")
 
@@ -492,9 +502,40 @@ def test_small_tiles_take_the_low_layer_and_the_large_tile_the_high(
             (found := received_video(cleo, ben_id)) and found["width"] >= 2 * small["width"]
         ) and found,
         40,
-        "Cleo receives Ben in the high layer",
+        lambda: f"Cleo receives Ben in the high layer; last {received_video(cleo, ben_id)}, "
+        f"Ben sends {ben.page.evaluate(OUTBOUND_VIDEO_JS)}",
     )  # fmt: skip
     print("in the grid Cleo receives Ben", grown)
+
+
+def test_a_watcher_gets_the_high_layer_back_after_losing_it(
+    new_page: Any, lab: Lab, artifacts: Path, janus: JanusConfig, namespace: Namespace
+) -> None:
+    """The teacher's high layer stops reaching Janus for a while (its packets dropped on
+    the way, as a congested link does) while the low one goes on: Janus falls back to the
+    low layer, and goes up again only on a keyframe of the high one. Once the high layer
+    flows again the student's page receives it again (a retransmitted keyframe, or the one
+    the room server has Janus ask for: it tells Janus the layer again until it is back)."""
+    room_file = "sfu-recover-room.txt"
+    teacher_cell, _ = classroom_setup_cells("SFU recover e2e", room_file)
+    teacher = open_in_class(new_page, lab, artifacts, "recover-teacher", teacher_cell)
+    ben = open_in_class(new_page, lab, artifacts, "recover-ben", joiner_cell("Ben", room_file))
+    teacher_id = teacher.local_member_id()
+
+    def width() -> int:
+        found = received_video(ben, teacher_id)
+        return int(found["width"]) if found else 0
+
+    wait_until(lambda: width() >= 640, 90, lambda: f"Ben receives the teacher high: {width()}")
+    (high,) = [layer for layer in teacher.page.evaluate(OUTBOUND_VIDEO_JS) if layer["rid"] == "h"]
+    with namespace.rtp_dropped(high["ssrc"]):
+        wait_until(
+            lambda: width() == 160, 30, lambda: f"Janus falls back to the low layer: {width()}"
+        )
+        time.sleep(1)
+    wait_until(
+        lambda: width() >= 640, 60, lambda: f"Ben receives the teacher high again: {width()}"
+    )
 
 
 def test_students_watch_only_in_a_mesh_room(
@@ -558,14 +599,16 @@ async (memberId) => {
   const pc = window.__jcPcs.find(
     pc => pc.connectionState !== 'closed' && pc.getReceivers().some(r => r.track === track));
   if (!pc) return null;
-  let width = 0, frames = 0;
+  let width = 0, frames = 0, pli = 0, keyframes = 0;
   (await pc.getStats()).forEach(r => {
     if (r.type === 'inbound-rtp' && r.kind === 'video') {
       width = r.frameWidth || 0;
       frames = r.framesDecoded || 0;
+      pli = r.pliCount || 0;
+      keyframes = r.keyFramesDecoded || 0;
     }
   });
-  return { layer: tile.dataset.layer, width, frames, videoWidth: video.videoWidth };
+  return { layer: tile.dataset.layer, width, frames, videoWidth: video.videoWidth, pli, keyframes };
 }
 """
 
@@ -577,7 +620,9 @@ async () => {
     if (pc.connectionState === 'closed') continue;
     (await pc.getStats()).forEach(r => {
       if (r.type === 'outbound-rtp' && r.kind === 'video')
-        out.push({ rid: r.rid || '', width: r.frameWidth || 0, frames: r.framesEncoded || 0 });
+        out.push({ rid: r.rid || '', width: r.frameWidth || 0, frames: r.framesEncoded || 0,
+                   limit: r.qualityLimitationReason, active: r.active, pli: r.pliCount,
+                   keyframes: r.keyFramesEncoded, ssrc: r.ssrc });
     });
   }
   return out;
