@@ -22,6 +22,7 @@ class Namespace:
     inside_ip: str  # Janus's address, in the namespace
     outside_ip: str  # the test process's address on the veth
     outside_link: str  # the test's end of the veth
+    inside_link: str  # the namespace's end
 
     def prefix(self) -> list[str]:
         """Command words that run a command inside the namespace."""
@@ -40,26 +41,43 @@ class Namespace:
 
     @contextlib.contextmanager
     def rtp_dropped(self, ssrc: int) -> Iterator[None]:
-        """The RTP packets of ``ssrc`` sent towards the namespace are dropped meanwhile: a tc
-        u32 filter on the SSRC (SRTP leaves it in the clear: 20 bytes of IPv4 header, 8 of
-        UDP, then 8 into the RTP header) sends them to an HTB class of 8 bit/s with room for
-        one packet (this machine's kernel has no tc actions, and HTB but no prio)."""
-        link = ["dev", self.outside_link]
+        """The RTP packets of ``ssrc`` sent towards the namespace are dropped meanwhile (by
+        the SSRC, which SRTP leaves in the clear: 20 bytes of IPv4 header, 8 of UDP, then 8
+        into the RTP header)."""
+        match = ["u32", f"{ssrc:#010x}", "0xffffffff", "at", "36"]
+        with self._throttled([], self.outside_link, match, "8bit"):
+            yield
+
+    @contextlib.contextmanager
+    def port_throttled(self, port: int, rate: str) -> Iterator[None]:
+        """What the namespace sends to the test's UDP ``port`` goes at ``rate`` (a tc rate,
+        e.g. "100kbit") meanwhile, the rest dropped: a congested link to that peer."""
+        match = ["ip", "dport", str(port), "0xffff"]
+        with self._throttled(self.prefix(), self.inside_link, match, rate):
+            yield
+
+    @contextlib.contextmanager
+    def _throttled(
+        self, prefix: list[str], link: str, match: list[str], rate: str
+    ) -> Iterator[None]:
+        """UDP on ``link`` matching ``match`` (a tc u32 match) goes to an HTB class of
+        ``rate`` with room for two packets (this machine's kernel has no tc actions, and HTB
+        but no prio); the rest passes."""
+        dev = ["dev", link]
         steps = [
-            ["qdisc", "add", *link, "root", "handle", "1:", "htb", "default", "10"],
-            ["class", "add", *link, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
-            ["class", "add", *link, "parent", "1:", "classid", "1:20", "htb", "rate", "8bit"],
-            ["qdisc", "add", *link, "parent", "1:20", "pfifo", "limit", "1"],
-            ["filter", "add", *link, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-             "match", "ip", "protocol", "17", "0xff",
-             "match", "u32", f"{ssrc:#010x}", "0xffffffff", "at", "36", "flowid", "1:20"],
+            ["qdisc", "add", *dev, "root", "handle", "1:", "htb", "default", "10"],
+            ["class", "add", *dev, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
+            ["class", "add", *dev, "parent", "1:", "classid", "1:20", "htb", "rate", rate],
+            ["qdisc", "add", *dev, "parent", "1:20", "pfifo", "limit", "2"],
+            ["filter", "add", *dev, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+             "match", "ip", "protocol", "17", "0xff", "match", *match, "flowid", "1:20"],
         ]  # fmt: skip
         try:
             for step in steps:
-                subprocess.run(["tc", *step], check=True, capture_output=True, text=True)
+                subprocess.run([*prefix, "tc", *step], check=True, capture_output=True, text=True)
             yield
         finally:
-            subprocess.run(["tc", "qdisc", "del", *link, "root"], capture_output=True)
+            subprocess.run([*prefix, "tc", "qdisc", "del", *dev, "root"], capture_output=True)
 
 
 def _ip(*args: str) -> None:
@@ -72,7 +90,7 @@ def veth_namespace(tag: str = "") -> Iterator[Namespace]:
     name = f"jcsfu{tag}{pid}"
     outside, inside = f"jco{tag}{pid}"[:15], f"jci{tag}{pid}"[:15]
     subnet = f"10.213.{pid % 250}"
-    ns = Namespace(name, f"{subnet}.1", f"{subnet}.2", outside)
+    ns = Namespace(name, f"{subnet}.1", f"{subnet}.2", outside, inside)
     try:
         _ip("netns", "add", name)
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)

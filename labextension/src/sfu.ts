@@ -100,6 +100,8 @@ export class SfuVideo {
   readonly trackAdded = new Emitter<RemoteTrackEvent>();
   readonly connectionStateChanged = new Emitter<ConnectionStateEvent>();
   readonly errorOccurred = new Emitter<NegotiationErrorEvent>();
+  /** A publisher's video came weak (held on the low layer) or is well again. */
+  readonly receptionChanged = new Emitter<{ remoteId: string; weak: boolean }>();
 
   constructor(options: SfuOptions) {
     this.roomId = options.roomId;
@@ -160,7 +162,20 @@ export class SfuVideo {
       } catch {
         // (closed meanwhile: _applyLayer sees it)
       }
+      this._showReception(memberId);
       this._applyLayer(memberId); // also when a weak spell ended, or a request was refused
+    }
+  }
+
+  private _showReception(memberId: string): void {
+    const weak = this._layers.weak(memberId);
+    if (weak !== this._weak.has(memberId)) {
+      if (weak) {
+        this._weak.add(memberId);
+      } else {
+        this._weak.delete(memberId);
+      }
+      this.receptionChanged.emit({ remoteId: memberId, weak });
     }
   }
 
@@ -199,6 +214,7 @@ export class SfuVideo {
     }
     this._closeSubscription(remoteId);
     this._layers.forget(remoteId);
+    this._weak.delete(remoteId);
     this.peerRemoved.emit({ remoteId, byRemote: true });
   }
 
@@ -408,6 +424,7 @@ export class SfuVideo {
     this.trackAdded.clear();
     this.connectionStateChanged.clear();
     this.errorOccurred.clear();
+    this.receptionChanged.clear();
   }
 
   private _error(remoteId: string, error: unknown, context: string): void {
@@ -423,6 +440,7 @@ export class SfuVideo {
   private _watchTimer: ReturnType<typeof setInterval> | undefined = undefined;
   private _members = new Map<string, MemberLike>();
   private _subs = new Map<string, Subscription>();
+  private _weak = new Set<string>(); // publishers whose video came weak (receptionChanged)
   private _pub: RTCPeerConnection | null = null;
   private _pubGeneration = 0;
   private _senders = new Map<string, RTCRtpSender>();

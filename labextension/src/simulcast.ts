@@ -103,12 +103,14 @@ export class LayerChooser {
     return false;
   }
 
+  /** Whether `memberId`'s reception was weak lately (its video held on the low layer). */
+  weak(memberId: string): boolean {
+    return this._now() < (this._weakUntil.get(memberId) ?? 0);
+  }
+
   /** The layer to take of `memberId` now. */
   layer(memberId: string): Layer {
-    if (this._now() < (this._weakUntil.get(memberId) ?? 0)) {
-      return 'low';
-    }
-    return this._tiles.get(memberId) ?? 'high';
+    return this.weak(memberId) ? 'low' : (this._tiles.get(memberId) ?? 'high');
   }
 
   /** A new subscription starts from fresh samples; a member gone is forgotten. */

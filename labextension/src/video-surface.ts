@@ -397,6 +397,9 @@ export class VideoSurface {
   /** Tiles and tracks from the transport's signals (the same for the mesh and the SFU). */
   private _connectTransport(transport: Transport): void {
     this._remote.sfu = transport instanceof SfuVideo ? transport : null;
+    if (transport instanceof SfuVideo) {
+      transport.receptionChanged.connect(({ remoteId, weak }) => this._remote.setReception(remoteId, weak));
+    }
     transport.peerAdded.connect(({ remoteId, member }) => {
       this._remote.add(remoteId, member.name);
       this._announceMedia(remoteId); // it cannot know yet whether we are muted

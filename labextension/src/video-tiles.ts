@@ -5,7 +5,8 @@
  * (lecture.ts) and, through the SFU, taking the simulcast layer its size needs (simulcast.ts).
  *
  * DOM hooks: `.jc-video-tile[data-member-id][data-state][data-audio][data-video]
- * [data-lecture-role][data-layer][data-has-video][data-muted]`.
+ * [data-lecture-role][data-layer][data-has-video][data-muted][data-reception]`, and
+ * `.jc-video-weak` (shown while the tile's video comes weak and on the low layer).
  */
 import { Policy, tileRole, tileShown } from './lecture';
 import { SfuVideo } from './sfu';
@@ -64,7 +65,12 @@ export class RemoteTiles {
     const label = document.createElement('div');
     label.className = 'jc-video-name';
     label.textContent = name;
-    el.append(video, label);
+    const weak = document.createElement('div');
+    weak.className = 'jc-video-weak';
+    weak.textContent = 'Weak connection';
+    weak.title = `${name}'s video reaches you badly: it comes in lower quality for a while`;
+    weak.hidden = true;
+    el.append(video, label, weak);
     this._tiles.set(remoteId, { el, video, stream: null });
     this._place(remoteId, el);
     this._showMedia(remoteId);
@@ -103,6 +109,15 @@ export class RemoteTiles {
     const tile = this._tiles.get(remoteId);
     if (tile) {
       tile.el.dataset.state = state;
+    }
+  }
+
+  /** Whether `remoteId`'s video reaches us weak (`data-reception`, and a mark on the tile). */
+  setReception(remoteId: string, weak: boolean): void {
+    const tile = this._tiles.get(remoteId);
+    if (tile) {
+      tile.el.dataset.reception = weak ? 'weak' : 'good';
+      (tile.el.querySelector('.jc-video-weak') as HTMLElement).hidden = !weak;
     }
   }
 

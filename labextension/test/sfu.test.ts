@@ -10,7 +10,9 @@ import { FakeSocket, sockets } from './stubs/socketio';
 import { FakePeerConnection, FakeStream, FakeTrack, waitFor } from './fake-rtc';
 import { resetPageSessions } from '../src/page/session';
 import { SfuVideo } from '../src/sfu';
+import { DEFAULT_POLICY } from '../src/lecture';
 import { VideoModel, VideoView } from '../src/video';
+import { RemoteTiles } from '../src/video-tiles';
 
 const ALICE = { id: 'm-alice', name: 'Alice', color: '#ff0000', role: 'host' };
 const BOB = { id: 'm-bob', name: 'Bob', color: '#00ff00', role: 'member' };
@@ -363,5 +365,24 @@ describe('VideoView through the SFU', () => {
     await waitFor(() => h.janus.count('rtc:publish') === 1, 'rtc:publish');
     h.socket.fire('rtc:publishers', { room_id: 'r1', publishers: [], reset: true });
     await waitFor(() => h.janus.count('rtc:publish') === 2, 'published again');
+  });
+});
+
+describe('RemoteTiles', () => {
+  it('marks a tile whose video comes weak, and unmarks it when it is well again', () => {
+    const grid = document.createElement('div');
+    const tiles = new RemoteTiles(grid, () => ({ hostId: ALICE.id, policy: DEFAULT_POLICY }), () => undefined);
+    tiles.add(ALICE.id, 'Alice');
+    const tile = grid.querySelector(`.jc-video-tile[data-member-id="${ALICE.id}"]`) as HTMLElement;
+    const mark = tile.querySelector('.jc-video-weak') as HTMLElement;
+    assert.equal(mark.hidden, true, 'no mark at first');
+    tiles.setReception(ALICE.id, true);
+    assert.equal(tile.dataset.reception, 'weak');
+    assert.equal(mark.hidden, false);
+    assert.match(mark.title, /Alice's video reaches you badly/);
+    tiles.setReception(ALICE.id, false);
+    assert.equal(tile.dataset.reception, 'good');
+    assert.equal(mark.hidden, true);
+    tiles.setReception('m-nobody', true); // a member without a tile: nothing to mark
   });
 });

@@ -59,10 +59,12 @@ describe('reception', () => {
     now = 2000;
     assert.equal(chooser.sample(ALICE, sample(2000, 150, 50, 40)), true);
     assert.equal(chooser.layer(ALICE), 'low');
+    assert.equal(chooser.weak(ALICE), true);
     now += WEAK_HOLD_MS - 1;
     assert.equal(chooser.layer(ALICE), 'low');
     now += 1;
     assert.equal(chooser.layer(ALICE), 'high');
+    assert.equal(chooser.weak(ALICE), false);
     chooser.setTile(ALICE, 'low');
     assert.equal(chooser.layer(ALICE), 'low');
     chooser.forget(ALICE);
@@ -156,6 +158,8 @@ describe('SfuVideo layers', () => {
   it('takes the low layer of a video that loses packets, and the tile’s again after a while', async () => {
     let now = 0;
     const { sfu, layers } = make(() => now);
+    const reception: string[] = [];
+    sfu.receptionChanged.connect(({ remoteId, weak }) => reception.push(`${remoteId} ${weak ? 'weak' : 'good'}`));
     sfu.setTileLayer(ALICE, 'high');
     await sfu.handlePublishers({ publishers: [ALICE] });
     const stats = { packetsReceived: 100, packetsLost: 0, framesDecoded: 30 };
@@ -166,14 +170,21 @@ describe('SfuVideo layers', () => {
     Object.assign(stats, { packetsReceived: 200, packetsLost: 2, framesDecoded: 60 });
     await sfu.watchReception();
     assert.deepEqual(layers, [], 'a healthy video keeps its layer');
+    assert.deepEqual(reception, [], 'and says nothing');
     now = 4000;
     Object.assign(stats, { packetsReceived: 250, packetsLost: 60, framesDecoded: 70 });
     await sfu.watchReception();
     assert.deepEqual(layers, [`${ALICE} low`]);
+    assert.deepEqual(reception, [`${ALICE} weak`]);
+    now = 6000;
+    Object.assign(stats, { packetsReceived: 350, packetsLost: 60, framesDecoded: 130 });
+    await sfu.watchReception();
+    assert.deepEqual(reception, [`${ALICE} weak`], 'said once');
     now = 4000 + WEAK_HOLD_MS;
     Object.assign(stats, { packetsReceived: 400, packetsLost: 60, framesDecoded: 200 });
     await sfu.watchReception();
     assert.deepEqual(layers, [`${ALICE} low`, `${ALICE} high`]);
+    assert.deepEqual(reception, [`${ALICE} weak`, `${ALICE} good`]);
     sfu.dispose();
   });
 });

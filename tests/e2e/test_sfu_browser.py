@@ -538,6 +538,39 @@ def test_a_watcher_gets_the_high_layer_back_after_losing_it(
     )
 
 
+def test_a_tile_whose_video_comes_weak_says_so(
+    new_page: Any, lab: Lab, artifacts: Path, playwright_api: Any, janus: JanusConfig,
+    namespace: Namespace,
+) -> None:  # fmt: skip
+    """The link from Janus to the student's page congests (what Janus sends it limited to
+    100 kbit/s, the rest dropped): the page sees the teacher's video lose packets, takes the
+    low layer of it for a while and marks the tile "Weak connection"; the link clear again,
+    the mark goes (after the 30 s hold) and the tile is marked good."""
+    expect = playwright_api.expect
+    room_file = "sfu-weak-room.txt"
+    teacher_cell, _ = classroom_setup_cells("SFU weak e2e", room_file)
+    teacher = open_in_class(new_page, lab, artifacts, "weak-teacher", teacher_cell)
+    ben = open_in_class(new_page, lab, artifacts, "weak-ben", joiner_cell("Ben", room_file))
+    teacher_id = teacher.local_member_id()
+    wait_until(
+        lambda: (found := received_video(ben, teacher_id)) and found["frames"] > 10,
+        90,
+        "Ben plays the teacher",
+    )
+    tile = ben.page.locator(f".jc-video-tile[data-member-id='{teacher_id}']")
+    mark = tile.locator(".jc-video-weak")
+    expect(mark).to_be_hidden()
+    port = ben.page.evaluate(RECEIVING_PORT_JS, teacher_id)
+    with namespace.port_throttled(port, "100kbit"):
+        expect(tile).to_have_attribute("data-reception", "weak", timeout=30_000)
+        expect(mark).to_be_visible()
+        expect(mark).to_have_text("Weak connection")
+        # docs/weak-connection.png: the student's view, the teacher's tile marked
+        ben.page.locator(".jc-video").screenshot(path=str(DOCS / "weak-connection.png"))
+    expect(tile).to_have_attribute("data-reception", "good", timeout=60_000)
+    expect(mark).to_be_hidden()
+
+
 def test_students_watch_only_in_a_mesh_room(
     new_page: Any, tmp_path_factory: pytest.TempPathFactory, artifacts: Path,
     playwright_api: Any,
@@ -609,6 +642,20 @@ async (memberId) => {
     }
   });
   return { layer: tile.dataset.layer, width, frames, videoWidth: video.videoWidth, pli, keyframes };
+}
+"""
+
+# The local UDP port of the connection on which the page receives ``memberId``'s video.
+RECEIVING_PORT_JS = """
+async (memberId) => {
+  const tile = document.querySelector(`.jc-video-tile[data-member-id="${memberId}"]`);
+  const track = tile.querySelector('video').srcObject.getVideoTracks()[0];
+  const pc = window.__jcPcs.find(
+    pc => pc.connectionState !== 'closed' && pc.getReceivers().some(r => r.track === track));
+  const stats = Array.from((await pc.getStats()).values());
+  const transport = stats.find(r => r.type === 'transport');
+  const pair = stats.find(r => r.id === transport.selectedCandidatePairId);
+  return stats.find(r => r.id === pair.localCandidateId).port;
 }
 """
 
