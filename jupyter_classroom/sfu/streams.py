@@ -210,12 +210,11 @@ class Streams(RoomDirectory):
     ) -> Callable[[JanusHandle, dict[str, Any]], None]:
         def on_event(handle: JanusHandle, message: dict[str, Any]) -> None:
             substream = message.get("plugindata", {}).get("data", {}).get("substream")
-            room = self.rooms.get(room_id)
-            key = (member_id, publisher_id)
+            room, key = self.rooms.get(room_id), (member_id, publisher_id)
             subscription = room.subscribers.get(key) if room else None
-            if subscription is None or subscription.handle is not handle:
+            if room is None or subscription is None or subscription.handle is not handle:
                 return
-            if room is None or not isinstance(substream, int):  # (not a layer's news)
+            if not isinstance(substream, int):  # (not a layer's news)
                 return
             subscription.substream = substream
             if subscription.layer == "high":

@@ -27,6 +27,7 @@ export interface TileLayout {
 interface Tile {
   el: HTMLDivElement;
   video: HTMLVideoElement;
+  weakMark: HTMLDivElement;
   stream: MediaStream | null;
 }
 
@@ -65,13 +66,13 @@ export class RemoteTiles {
     const label = document.createElement('div');
     label.className = 'jc-video-name';
     label.textContent = name;
-    const weak = document.createElement('div');
-    weak.className = 'jc-video-weak';
-    weak.textContent = 'Weak connection';
-    weak.title = `${name}'s video reaches you badly: it comes in lower quality for a while`;
-    weak.hidden = true;
-    el.append(video, label, weak);
-    this._tiles.set(remoteId, { el, video, stream: null });
+    const weakMark = document.createElement('div');
+    weakMark.className = 'jc-video-weak';
+    weakMark.textContent = 'Weak connection';
+    weakMark.title = `${name}'s video reaches you badly: it comes in lower quality for a while`;
+    weakMark.hidden = true;
+    el.append(video, label, weakMark);
+    this._tiles.set(remoteId, { el, video, weakMark, stream: null });
     this._place(remoteId, el);
     this._showMedia(remoteId);
     // Clicking a tile resumes playback blocked by the autoplay policy.
@@ -117,7 +118,7 @@ export class RemoteTiles {
     const tile = this._tiles.get(remoteId);
     if (tile) {
       tile.el.dataset.reception = weak ? 'weak' : 'good';
-      (tile.el.querySelector('.jc-video-weak') as HTMLElement).hidden = !weak;
+      tile.weakMark.hidden = !weak;
     }
   }
 

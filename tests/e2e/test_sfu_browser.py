@@ -482,7 +482,8 @@ def test_small_tiles_take_the_low_layer_and_the_large_tile_the_high(
             return None
         return (large, small) if large["width"] >= 2 * small["width"] else None
 
-    # (a loaded machine can hold the high layer back a while: Chrome ramps its bandwidth up)
+    # (a loaded machine can hold the high layer back a while: Chrome ramps its bandwidth up,
+    # and Janus may fall back from it until the room server has it ask for a keyframe)
     large, small = wait_until(
         lecture_widths,
         90,
