@@ -67,7 +67,22 @@ async def test_reconnect_loses_and_duplicates_nothing(server, connect):
         for i in range(10):
             await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.rooms[room_id].seq == 10)
+        # (the rejoin waits until the drawer has gone on: the client may reconnect within a
+        # few milliseconds, and would then get the ops live, with nothing to fetch)
+        drawer_went_on = asyncio.Event()
+        rejoins: list[dict] = []
+        request = watcher.request
+
+        async def held_rejoin(event: str, payload: dict) -> dict:
+            if event == "room:join":
+                await drawer_went_on.wait()
+                rejoins.append(payload)
+            return await request(event, payload)
+
+        watcher.request = held_rejoin  # type: ignore[method-assign]
         # the watcher's websocket drops (as on a network fault); ops go on while it is away
+        disconnects: list[object] = []
+        watcher.on("disconnect", disconnects.append)
         sio = server.app.room_server.sio
         (sid,) = [
             s
@@ -75,10 +90,12 @@ async def test_reconnect_loses_and_duplicates_nothing(server, connect):
             if sess.identity.name == "watcher"
         ]
         sio.get_environ(sid)["tornado.handler"].close()
-        await wait_for(lambda: not watcher.connected)
+        await wait_for(lambda: disconnects)
         for i in range(10, 25):
             await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
+        drawer_went_on.set()
         await wait_for(lambda: watcher.connected and watcher.rooms[room_id].seq == 25)
+        assert rejoins == [{"room_id": room_id, "since": 10}]  # it fetched what it missed
         for i in range(25, 30):
             await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.rooms[room_id].seq == 30)

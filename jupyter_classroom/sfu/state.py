@@ -49,9 +49,18 @@ class Subscription:
     handle: JanusHandle
     video_mids: list[str] = field(default_factory=list)
     layer: Layer = "high"
-    substream: int = -1
+    substream: int = -1  # (-1: Janus has not said yet)
     best_substream: int = -1
-    recovering: bool = False  # asking Janus again for the layer it fell back from
+    recovering: bool = False  # asking Janus again for the layer asked for
+
+    @property
+    def off_layer(self) -> bool:
+        """Janus forwards another substream than the layer asked for: below the best it had
+        for the high layer (it fell back), above the lowest for the low layer (it started on
+        a higher one, or has not left it). Janus moves only on a keyframe of the one wanted."""
+        if self.layer == "high":
+            return self.substream < self.best_substream
+        return self.substream > SUBSTREAMS["low"]
 
 
 @dataclass

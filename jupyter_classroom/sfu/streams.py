@@ -30,8 +30,8 @@ log = logging.getLogger("jupyter_classroom.sfu")
 
 OnChange = Callable[[str], Awaitable[None]]
 FEED_POLL = 0.1  # seconds between two looks for another process's publisher going live
-# After Janus fell back from the layer a watcher asked for, ask again this long after, then
-# twice as long each time up to RECOVER_MAX (seconds), until it is back
+# While Janus forwards another layer than a watcher asked for, ask again this long after, then
+# twice as long each time up to RECOVER_MAX (seconds), until it forwards that one
 RECOVER_FIRST = 2.0
 RECOVER_MAX = 30.0
 
@@ -190,7 +190,7 @@ class Streams(RoomDirectory):
             subscription = room.subscribers[(member_id, publisher_id)]
             subscription.layer = layer
             reply = await self._configure(subscription)
-        if layer == "high" and subscription.substream < subscription.best_substream:
+        if subscription.off_layer:
             self._recover_soon(room, (member_id, publisher_id), subscription)
         return reply
 
@@ -217,10 +217,9 @@ class Streams(RoomDirectory):
             if not isinstance(substream, int):  # (not a layer's news)
                 return
             subscription.substream = substream
-            if subscription.layer == "high":
-                subscription.best_substream = max(subscription.best_substream, substream)
-                if substream < subscription.best_substream:
-                    self._recover_soon(room, key, subscription)
+            subscription.best_substream = max(subscription.best_substream, substream)
+            if subscription.off_layer:
+                self._recover_soon(room, key, subscription)
 
         return on_event
 
@@ -234,24 +233,24 @@ class Streams(RoomDirectory):
     async def _recover(
         self, room: VideoRoom, key: tuple[str, str], subscription: Subscription
     ) -> None:
-        """Janus fell back from the high layer a watcher takes (no packet of it for a
-        moment: the publisher's encoder or network paused it) and goes up again only on a
-        keyframe of that layer, which a browser sends when asked: Janus asks for one when
-        told the layer again. Told until it is back, less and less often; not once the
-        watcher takes the low layer or stops watching."""
+        """Janus forwards another layer than the watcher asked for and moves only on a
+        keyframe of the one wanted, which a browser sends when asked: Janus asks for one when
+        told the layer again. It falls back from the high layer after a moment without a
+        packet of it (a paused encoder, a congested link); it starts a watcher on whichever
+        layer's keyframe comes first, and leaves the high one for the low only on a keyframe
+        of the low, which it asks for on a ``configure`` alone. Told until it forwards the layer asked
+        for, less and less often; not once the watcher stops watching."""
         delay = RECOVER_FIRST
         try:
             while True:
                 await asyncio.sleep(delay)
                 async with room.lock:
-                    if (
-                        room.subscribers.get(key) is not subscription
-                        or subscription.layer != "high"
-                        or subscription.substream >= subscription.best_substream
-                    ):
+                    watching = room.subscribers.get(key) is subscription
+                    if not (watching and subscription.off_layer):
                         return
-                    log.info("sfu: %s fell back to substream %d of %s; asking again",
-                             key[0], subscription.substream, key[1])  # fmt: skip
+                    log.info("sfu: %s gets substream %d of %s, not its %s layer; asking again",
+                             key[0], subscription.substream, key[1],
+                             subscription.layer)  # fmt: skip
                     await self._configure(subscription)
                 delay = min(2 * delay, RECOVER_MAX)
         except (JanusError, SfuUnavailable) as exc:  # the subscription or Janus went
