@@ -238,8 +238,8 @@ class Streams(RoomDirectory):
         told the layer again. It falls back from the high layer after a moment without a
         packet of it (a paused encoder, a congested link); it starts a watcher on whichever
         layer's keyframe comes first, and leaves the high one for the low only on a keyframe
-        of the low, which it asks for on a ``configure`` alone. Told until it forwards the layer asked
-        for, less and less often; not once the watcher stops watching."""
+        of the low, which it asks for on a ``configure`` alone. Told until it forwards the
+        layer asked for, less and less often; not once the watcher stops watching."""
         delay = RECOVER_FIRST
         try:
             while True:

@@ -3,9 +3,10 @@
 Ada (the teacher) opens the panel and creates a password-protected room from it. Bob (a
 student) opens the panel on his own page: the room is in the live lobby with its lock and
 member count; he joins from the panel (a wrong password first, then the right one) without
-running a cell. Each sees the other in the participants, Bob's chat message reaches Ada, Bob
-raises his hand and Ada's panel shows it in the queue (and the status bar his place); Ada takes
-it and Bob gets a JupyterLab notification. An announcement (`classroom:announce`, from the
+running a cell. Each sees the other in the participants; Alt Shift H typed in Bob's text
+editor stays the editor's (no hand goes up); Bob's chat message reaches Ada, Bob raises his
+hand and Ada's panel shows it in the queue (and the status bar his place); Ada takes it and
+Bob gets a JupyterLab notification. An announcement (`classroom:announce`, from the
 command palette) shows as a notification on Bob's page. A reload brings the panel back, in
 the room; a link with `?classroom=<room_id>` opens the panel on that room's join dialog. Ada
 opens the panel from its launcher card, Bob from the left sidebar; in Notebook 7 (no status
@@ -173,6 +174,15 @@ def test_student_joins_from_the_panel_and_raises_a_hand(
     # the status bar: the room and how many are in it
     expect(bob.page.locator(".jc-status")).to_contain_text(f"{TITLE} \u00b7 2")
 
+    # --- in an editor Alt Shift H is the editor's (on a Mac, Option Shift H types "Ó"): no
+    # hand goes up; the chat below, sent after it, shows the server has heard all Bob sent
+    bob.page.locator(".jp-LauncherCard", has_text="Text File").click()
+    editor = bob.page.locator(".jp-FileEditor .cm-content")
+    expect(editor).to_be_focused()
+    bob.page.keyboard.press("Alt+Shift+H")
+    bob.page.keyboard.type("notes")
+    expect(editor).to_have_text("notes")  # the editor kept the focus and the keys
+
     # --- chat from the panel -----------------------------------------------------------
     bob.panel.locator(".jc-panel-chat-input").fill("Hello from the panel <b>!</b>")
     bob.panel.locator(".jc-panel-chat-input").press("Enter")
@@ -183,6 +193,8 @@ def test_student_joins_from_the_panel_and_raises_a_hand(
     ada.panel.locator(".jc-panel-chat-input").fill("Welcome, Bob")
     ada.panel.locator(".jc-panel-chat-send").click()
     expect(bob.panel.locator(".jc-panel-message", has_text="Welcome, Bob")).to_be_visible()
+    expect(bob.panel.locator(".jc-panel-hand")).to_have_text("Raise hand")  # (the editor's key)
+    expect(ada.panel.locator(".jc-panel-handitem")).to_have_count(0)
 
     # --- Bob raises his hand; Ada sees the queue and takes it ------------------------------
     bob.panel.locator(".jc-panel-hand").click()

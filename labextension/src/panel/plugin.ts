@@ -36,7 +36,8 @@ export namespace CommandIDs {
   export const leave = 'classroom:leave';
   export const raiseHand = 'classroom:raise-hand';
   export const lowerHand = 'classroom:lower-hand';
-  /** Raises or lowers your hand (the shortcut's command: Alt Shift H, schema/panel.json). */
+  /** Raises or lowers your hand (the shortcut's command: Alt Shift H, schema/panel.json,
+   * whose selector leaves the keys to a focused editor or text field). */
   export const toggleHand = 'classroom:toggle-hand';
   export const announce = 'classroom:announce';
   export const openBoard = 'classroom:open-board';
