@@ -16,13 +16,15 @@ async def wait_for(
     predicate: Callable[[], object],
     timeout: float = 20.0,
     interval: float = 0.05,
-    message: str = "condition not reached",
+    message: str | Callable[[], str] = "condition not reached",
 ) -> None:
-    """Poll ``predicate`` on the running loop until it holds; fail with ``message`` after
-    ``timeout`` seconds (generous: the machine running the suite may be busy)."""
+    """Poll ``predicate`` on the running loop until it holds; fail with ``message`` (or what
+    it returns, then) after ``timeout`` seconds (generous: the machine running the suite may
+    be busy)."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, message
+        if time.monotonic() >= deadline:
+            raise AssertionError(message() if callable(message) else message)
         await asyncio.sleep(interval)
 
 

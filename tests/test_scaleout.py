@@ -460,8 +460,12 @@ async def test_members_on_a_process_that_died_depart_after_its_heartbeat_lapses(
             await carol.connect()
             joined = await carol.join(room_id)
             assert {m["id"] for m in joined["members"]} == {bob_id, joined["you"]["id"]}
-            # (its log line is read from the process's pipe: it may come a moment after)
-            await wait_for(lambda: "process" in p2.output() and "stopped beating" in p2.output())
+            # (its log line, read from the process's log file, may come a moment after; the
+            # whole file is read: what the process logs after it would push it out of a tail)
+            await wait_for(
+                lambda: "stopped beating" in p2.log.read_text(errors="replace"),
+                message=lambda: f"no 'stopped beating' line in p2's log:\n{p2.output()}",
+            )
         finally:
             await bob.disconnect()
             if carol is not None:
