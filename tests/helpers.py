@@ -9,7 +9,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from jupyter_classroom import Client
+from jupyter_classroom import Client, Connection
+from jupyter_classroom.protocol import Event
 
 
 async def wait_for(
@@ -26,6 +27,23 @@ async def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(message() if callable(message) else message)
         await asyncio.sleep(interval)
+
+
+def hold_rejoins(connection: Connection, until: asyncio.Event) -> list[dict[str, Any]]:
+    """Hold ``connection``'s ``room:join`` requests until ``until`` is set; the list their
+    payloads go into. A dropped socket reconnects within milliseconds, often before the test
+    has made what the member should miss: held, the rejoin has something to fetch."""
+    rejoins: list[dict[str, Any]] = []
+    request = connection.request
+
+    async def held(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if event == Event.ROOM_JOIN:
+            await until.wait()
+            rejoins.append(payload)
+        return await request(event, payload)
+
+    connection.request = held  # type: ignore[method-assign]
+    return rejoins
 
 
 def free_port() -> int:

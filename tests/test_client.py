@@ -8,7 +8,7 @@ import pytest
 
 from jupyter_classroom import ClassroomError, Client, Connection
 
-from .helpers import stroke, wait_for
+from .helpers import hold_rejoins, stroke, wait_for
 
 
 async def in_thread(fn, *args, **kwargs):
@@ -67,19 +67,8 @@ async def test_reconnect_loses_and_duplicates_nothing(server, connect):
         for i in range(10):
             await drawer.ok("board:op", {"room_id": room_id, "op": stroke(f"a{i}", (i, i))})
         await wait_for(lambda: watcher.rooms[room_id].seq == 10)
-        # (the rejoin waits until the drawer has gone on: the client may reconnect within a
-        # few milliseconds, and would then get the ops live, with nothing to fetch)
-        drawer_went_on = asyncio.Event()
-        rejoins: list[dict] = []
-        request = watcher.request
-
-        async def held_rejoin(event: str, payload: dict) -> dict:
-            if event == "room:join":
-                await drawer_went_on.wait()
-                rejoins.append(payload)
-            return await request(event, payload)
-
-        watcher.request = held_rejoin  # type: ignore[method-assign]
+        drawer_went_on = asyncio.Event()  # (the rejoin waits for it: see hold_rejoins)
+        rejoins = hold_rejoins(watcher, drawer_went_on)
         # the watcher's websocket drops (as on a network fault); ops go on while it is away
         disconnects: list[object] = []
         watcher.on("disconnect", disconnects.append)

@@ -19,7 +19,7 @@ from jupyter_classroom.notebooks import NotebookLimits
 from jupyter_classroom.widgets import Classroom
 
 from .conftest import MakeConnection
-from .helpers import wait_for
+from .helpers import hold_rejoins, wait_for
 from .peers import ServerInfo
 
 
@@ -243,14 +243,11 @@ async def test_a_reconnected_replica_gets_exactly_what_it_missed(
     applied: list[int] = []
     student.on("notebook:patched", lambda event: applied.append(event["seq"]))
     fetched: list[dict[str, Any]] = []
+    teacher_went_on = asyncio.Event()  # (the rejoin waits for it: see hold_rejoins)
+    hold_rejoins(student, teacher_went_on)
     original = student.request
-    # (the rejoin waits until the teacher has gone on: a reconnect quicker than the teacher's
-    # three patches would get them live instead, with nothing to fetch)
-    teacher_went_on = asyncio.Event()
 
     async def request(event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if event == p.Event.ROOM_JOIN:
-            await teacher_went_on.wait()
         ack = await original(event, payload)
         if event == "notebook:get":
             fetched.append({"payload": payload, "ack": ack})
